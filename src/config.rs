@@ -1,0 +1,256 @@
+//! Settings, merged in this order (later wins): built-in defaults, the TOML file
+//! (`config/domofeed.toml` when present, or `--config PATH`), environment variables, CLI flags.
+//!
+//! Every value arrives as text and is parsed here, so a wrong one is a single line that names the
+//! setting, whichever of the three places it came from.
+
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::{admin::SecretKey, Error, Result};
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/domofeed";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_CONFIG_FILE: &str = "config/domofeed.toml";
+pub const DEFAULT_SECRET_KEY_FILE: &str = "config/secret.key";
+
+/// The raw settings as the CLI, the environment and the TOML file give them: all optional text.
+/// One struct serves both clap and serde so the three sources cannot drift apart.
+#[derive(Clone, Default, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    /// PostgreSQL URL [default: postgres://postgres@127.0.0.1:5432/domofeed]
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "DOMOFEED_BIND", global = true)]
+    pub bind: Option<String>,
+    /// Base of printed feed links, e.g. https://feeds.example.ru [default: http://BIND]
+    #[arg(long, env = "DOMOFEED_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Key that seals feed tokens, 64 hex digits (32 bytes); overrides the key file
+    #[arg(long, env = "DOMOFEED_SECRET_KEY", global = true, hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// File holding the key; created with a warning when missing [default: config/secret.key]
+    #[arg(long, env = "DOMOFEED_SECRET_KEY_FILE", global = true)]
+    pub secret_key_file: Option<String>,
+    /// Maximum database connections of the server [default: 10]
+    #[arg(long, env = "DOMOFEED_POOL_SIZE", global = true)]
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub pool_size: Option<String>,
+    /// Seconds to wait for a free database connection before answering 503 [default: 5]
+    #[arg(long, env = "DOMOFEED_ACQUIRE_TIMEOUT", global = true)]
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub acquire_timeout: Option<String>,
+    /// Seconds one feed query may run before it is cancelled [default: 300]
+    #[arg(long, env = "DOMOFEED_STATEMENT_TIMEOUT", global = true)]
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub statement_timeout: Option<String>,
+}
+
+/// Validated settings.
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: Url,
+    pub bind: SocketAddr,
+    pub public_url: Url,
+    secret_key: Option<SecretKey>,
+    pub secret_key_file: PathBuf,
+    pub pool_size: u32,
+    pub acquire_timeout: Duration,
+    pub statement_timeout: Duration,
+}
+
+impl Settings {
+    /// Merges `cli` (flags and environment, as clap read them) over the TOML file.
+    /// `config_file` is the `--config` flag; without it the default file is read when present.
+    pub fn load(cli: &RawSettings, config_file: Option<&Path>) -> Result<Self> {
+        let file = match config_file {
+            Some(path) => read_file(path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                read_file(Path::new(DEFAULT_CONFIG_FILE))?
+            }
+            None => RawSettings::default(),
+        };
+        Self::from_raw(cli.clone().or(file))
+    }
+
+    pub fn from_raw(raw: RawSettings) -> Result<Self> {
+        let database_url = raw
+            .database_url
+            .as_deref()
+            .unwrap_or(DEFAULT_DATABASE_URL);
+        let database_url = Url::parse(database_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "postgres" | "postgresql"))
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "DATABASE_URL: expected postgres://user@host:port/database, got {:?}",
+                    redact_url_text(database_url)
+                ))
+            })?;
+        let bind_text = raw.bind.as_deref().unwrap_or(DEFAULT_BIND);
+        let bind: SocketAddr = bind_text.parse().map_err(|_| {
+            Error::Config(format!(
+                "DOMOFEED_BIND: expected an address like 127.0.0.1:8080, got {bind_text:?}"
+            ))
+        })?;
+        let public_url = match raw.public_url.as_deref() {
+            Some(text) => Url::parse(text)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "DOMOFEED_PUBLIC_URL: expected a URL like https://feeds.example.ru, got {text:?}"
+                    ))
+                })?,
+            None => default_public_url(bind)?,
+        };
+        let secret_key = raw
+            .secret_key
+            .as_deref()
+            .map(|text| {
+                SecretKey::from_hex(text).ok_or_else(|| {
+                    Error::Config(
+                        "DOMOFEED_SECRET_KEY: expected 64 hexadecimal digits (32 bytes)".into(),
+                    )
+                })
+            })
+            .transpose()?;
+        Ok(Settings {
+            database_url,
+            bind,
+            public_url,
+            secret_key,
+            secret_key_file: raw
+                .secret_key_file
+                .unwrap_or_else(|| DEFAULT_SECRET_KEY_FILE.into())
+                .into(),
+            pool_size: parse_number("DOMOFEED_POOL_SIZE", raw.pool_size.as_deref(), 10, 1..=1000)?,
+            acquire_timeout: seconds("DOMOFEED_ACQUIRE_TIMEOUT", raw.acquire_timeout, 5)?,
+            statement_timeout: seconds("DOMOFEED_STATEMENT_TIMEOUT", raw.statement_timeout, 300)?,
+        })
+    }
+
+    /// The key that seals feed tokens: `DOMOFEED_SECRET_KEY`, else the key file, which is created
+    /// (with a warning, since links sealed with a lost key cannot be shown again) when missing.
+    pub fn secret_key(&self) -> Result<SecretKey> {
+        if let Some(key) = &self.secret_key {
+            return Ok(key.clone());
+        }
+        SecretKey::load_or_create(&self.secret_key_file)
+    }
+}
+
+impl RawSettings {
+    /// Field by field, `self` where set, else `other`.
+    fn or(self, other: RawSettings) -> RawSettings {
+        RawSettings {
+            database_url: self.database_url.or(other.database_url),
+            bind: self.bind.or(other.bind),
+            public_url: self.public_url.or(other.public_url),
+            secret_key: self.secret_key.or(other.secret_key),
+            secret_key_file: self.secret_key_file.or(other.secret_key_file),
+            pool_size: self.pool_size.or(other.pool_size),
+            acquire_timeout: self.acquire_timeout.or(other.acquire_timeout),
+            statement_timeout: self.statement_timeout.or(other.statement_timeout),
+        }
+    }
+}
+
+/// TOML numbers are welcome where a setting is a number: `pool_size = 10` as well as `"10"`.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Text(String),
+        Number(i64),
+    }
+    Ok(Option::<Value>::deserialize(d)?.map(|v| match v {
+        Value::Text(text) => text,
+        Value::Number(n) => n.to_string(),
+    }))
+}
+
+fn read_file(path: &Path) -> Result<RawSettings> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("config file {}", path.display()), e))?;
+    toml::from_str(&text).map_err(|e| {
+        let message = e.message().replace('\n', " ");
+        Error::Config(format!("config file {}: {message}", path.display()))
+    })
+}
+
+fn default_public_url(bind: SocketAddr) -> Result<Url> {
+    let host = if bind.ip().is_unspecified() {
+        format!("127.0.0.1:{}", bind.port())
+    } else {
+        bind.to_string()
+    };
+    Url::parse(&format!("http://{host}"))
+        .map_err(|e| Error::Config(format!("DOMOFEED_PUBLIC_URL: cannot derive from bind: {e}")))
+}
+
+fn parse_number<T>(name: &str, text: Option<&str>, default: T, range: std::ops::RangeInclusive<T>) -> Result<T>
+where
+    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+{
+    let Some(text) = text else { return Ok(default) };
+    match text.trim().parse::<T>() {
+        Ok(value) if range.contains(&value) => Ok(value),
+        _ => Err(Error::Config(format!(
+            "{name}: expected a whole number from {} to {}, got {text:?}",
+            range.start(),
+            range.end()
+        ))),
+    }
+}
+
+fn seconds(name: &str, text: Option<String>, default: u64) -> Result<Duration> {
+    parse_number(name, text.as_deref(), default, 1..=86_400).map(Duration::from_secs)
+}
+
+/// The URL with its password replaced by `***`, for logs and errors.
+pub fn redact_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    }
+    shown.to_string()
+}
+
+/// As `redact_url`, for text that did not even parse: keep only what cannot be a password.
+fn redact_url_text(text: &str) -> String {
+    match text.rsplit_once('@') {
+        Some((_, host)) => format!("***@{host}"),
+        None => text.to_string(),
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url.as_str())
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
+            .field("secret_key_file", &self.secret_key_file)
+            .field("pool_size", &self.pool_size)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .finish()
+    }
+}
+
+impl fmt::Debug for RawSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawSettings").finish_non_exhaustive()
+    }
+}
