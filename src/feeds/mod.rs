@@ -27,3 +27,10 @@ impl FeedKind {
         }
     }
 }
+
+pub mod access;
+pub mod dates;
+pub mod filter;
+mod load;
+mod render;
+pub mod stream;

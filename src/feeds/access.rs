@@ -1,0 +1,110 @@
+//! Who may read a feed: the `{feed_id}-{token}` segment of the URL checked against the database.
+
+use std::str::FromStr;
+
+use chrono_tz::Tz;
+use sqlx::PgPool;
+
+use super::FeedKind;
+use crate::{admin::Token, Error, Result};
+
+/// A feed that a request has proven it may read, with what it needs to be built.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    pub id: i64,
+    pub account_id: i64,
+    pub kind: FeedKind,
+    /// Empty: all houses of the account.
+    pub house_ids: Vec<i64>,
+    pub tz: Tz,
+}
+
+#[derive(sqlx::FromRow)]
+struct FeedRow {
+    id: i64,
+    account_id: i64,
+    kind: FeedKind,
+    house_ids: Vec<i64>,
+    token_sha256: Vec<u8>,
+    timezone: String,
+}
+
+/// The feed id of a `{feed_id}-{token}` segment, if it has that shape; safe to log.
+pub fn feed_id_of(segment: &str) -> Option<i64> {
+    let (id, _) = segment.split_once('-')?;
+    (!id.is_empty() && id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| id.parse().ok())
+        .flatten()
+        .filter(|&id| id > 0)
+}
+
+/// Finds the active feed of `segment` and checks its token. Unknown id, wrong token and revoked
+/// feed are one and the same `NotFound`, reached through the same work: one indexed lookup and
+/// one constant-time digest comparison.
+pub async fn authenticate(db: &PgPool, segment: &str) -> Result<Feed> {
+    let not_found = || Error::NotFound("feed not found".into());
+    let id = feed_id_of(segment).ok_or_else(not_found)?;
+    let token = segment
+        .split_once('-')
+        .and_then(|(_, token)| Token::parse(token));
+    let row: Option<FeedRow> = sqlx::query_as(
+        "select f.id, f.account_id, f.kind, f.house_ids, f.token_sha256, a.timezone
+           from feeds f
+           join accounts a on a.id = f.account_id
+          where f.id = $1 and f.dt_revoked is null",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    let stored = row.as_ref().map_or(&[0u8; 32][..], |r| r.token_sha256.as_slice());
+    // A malformed token is still compared (as a random one) so that every failure costs the same.
+    let compared = token.clone().unwrap_or_else(Token::generate).matches(stored);
+    let matches = token.is_some() && compared;
+    let row = row.filter(|_| matches).ok_or_else(not_found)?;
+    let tz = Tz::from_str(&row.timezone).map_err(|_| {
+        Error::Config(format!(
+            "account {} has a time zone that domofeed does not know: {:?}",
+            row.account_id, row.timezone
+        ))
+    })?;
+    Ok(Feed {
+        id: row.id,
+        account_id: row.account_id,
+        kind: row.kind,
+        house_ids: row.house_ids,
+        tz,
+    })
+}
+
+/// Records that the feed was read, at most once a minute per feed so that polling stays cheap.
+/// Runs after the response has started; a failure is only logged.
+pub fn touch_last_used(db: PgPool, feed_id: i64) {
+    tokio::spawn(async move {
+        let result = sqlx::query(
+            "update feeds set dt_last_used = now()
+              where id = $1 and (dt_last_used is null or dt_last_used < now() - interval '1 minute')",
+        )
+        .bind(feed_id)
+        .execute(&db)
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(feed_id, error = %e, "could not record the feed's last use");
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feed_ids_of_segments() {
+        assert_eq!(feed_id_of("12-abc"), Some(12));
+        assert_eq!(feed_id_of("0-abc"), None);
+        assert_eq!(feed_id_of("-abc"), None);
+        assert_eq!(feed_id_of("+1-abc"), None);
+        assert_eq!(feed_id_of("99999999999999999999-abc"), None);
+        assert_eq!(feed_id_of("12"), None);
+        assert_eq!(feed_id_of("..-x"), None);
+    }
+}

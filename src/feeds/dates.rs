@@ -1,0 +1,294 @@
+//! Every date a feed shows or filters on goes through here.
+//!
+//! - Date-only fields (`*_day`, `day_*`, deadlines, date-typed custom values) follow the request's
+//!   `date_format`, a pattern of whitelisted tokens turned into chrono items (a user's string is
+//!   never handed to strftime, which panics on some inputs).
+//! - Date-times (`dt_*`) are always `YYYY-MM-DD HH:mm:ss` in the account's time zone.
+//! - Day filters on date-times become half-open UTC instants: a day runs from its first instant
+//!   in the account's zone (local midnight, or the first instant after a DST gap that skips it)
+//!   to the first instant of the next day.
+
+use std::{fmt, io::Write as _};
+
+use chrono::{
+    format::{Item, Numeric, Pad},
+    DateTime, Days, LocalResult, NaiveDate, TimeZone, Utc,
+};
+use chrono_tz::Tz;
+
+use super::filter::DayRange;
+
+/// The longest `date_format` pattern accepted.
+pub const MAX_PATTERN_LEN: usize = 32;
+const DEFAULT_PATTERN: &str = "DD.MM.YYYY";
+
+/// A validated `date_format`.
+#[derive(Clone)]
+pub struct DateFormat {
+    pattern: String,
+    items: Vec<Item<'static>>,
+}
+
+impl DateFormat {
+    /// Tokens `YYYY`, `YY`, `MM`, `M`, `DD`, `D` (longest match first) and the separators
+    /// `. - / , space`; at least one token, at most 32 characters.
+    pub fn parse(pattern: &str) -> Result<DateFormat, String> {
+        let invalid = || {
+            let shown: String = pattern.chars().take(MAX_PATTERN_LEN + 8).collect();
+            format!(
+                "expected a pattern of YYYY, YY, MM, M, DD, D and the separators . - / , space \
+                 (at most {MAX_PATTERN_LEN} characters), got {shown:?}"
+            )
+        };
+        if pattern.len() > MAX_PATTERN_LEN {
+            return Err(invalid());
+        }
+        let mut items = Vec::new();
+        let mut rest = pattern;
+        while !rest.is_empty() {
+            let (item, len) = if rest.starts_with("YYYY") {
+                (Item::Numeric(Numeric::Year, Pad::Zero), 4)
+            } else if rest.starts_with("YY") {
+                (Item::Numeric(Numeric::YearMod100, Pad::Zero), 2)
+            } else if rest.starts_with("MM") {
+                (Item::Numeric(Numeric::Month, Pad::Zero), 2)
+            } else if rest.starts_with('M') {
+                (Item::Numeric(Numeric::Month, Pad::None), 1)
+            } else if rest.starts_with("DD") {
+                (Item::Numeric(Numeric::Day, Pad::Zero), 2)
+            } else if rest.starts_with('D') {
+                (Item::Numeric(Numeric::Day, Pad::None), 1)
+            } else {
+                let separator = match rest.as_bytes()[0] {
+                    b'.' => ".",
+                    b'-' => "-",
+                    b'/' => "/",
+                    b',' => ",",
+                    b' ' => " ",
+                    _ => return Err(invalid()),
+                };
+                (Item::Literal(separator), 1)
+            };
+            items.push(item);
+            rest = &rest[len..];
+        }
+        if !items.iter().any(|i| matches!(i, Item::Numeric(..))) {
+            return Err(invalid());
+        }
+        Ok(DateFormat {
+            pattern: pattern.to_owned(),
+            items,
+        })
+    }
+
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// Appends `date` in this format.
+    pub fn write(&self, date: NaiveDate, out: &mut Vec<u8>) {
+        let _ = write!(out, "{}", date.format_with_items(self.items.iter()));
+    }
+}
+
+impl Default for DateFormat {
+    fn default() -> Self {
+        // The default pattern is valid by construction; a test keeps it so.
+        DateFormat::parse(DEFAULT_PATTERN).unwrap_or_else(|_| unreachable!())
+    }
+}
+
+impl PartialEq for DateFormat {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern == other.pattern
+    }
+}
+
+impl Eq for DateFormat {}
+
+impl fmt::Debug for DateFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DateFormat({:?})", self.pattern)
+    }
+}
+
+/// Appends `instant` as `YYYY-MM-DD HH:mm:ss` in `tz`.
+pub fn write_datetime(instant: DateTime<Utc>, tz: Tz, out: &mut Vec<u8>) {
+    let _ = write!(out, "{}", instant.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S"));
+}
+
+/// A half-open interval of instants, `[from, until)`; either end may be open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Instants {
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Instants {
+    /// The instants of an inclusive range of the account's calendar days.
+    pub fn of_days(range: DayRange, tz: Tz) -> Instants {
+        Instants {
+            from: range.from.map(|day| day_start(day, tz)),
+            until: range.to.and_then(|day| next_day_start(day, tz)),
+        }
+    }
+
+    /// `dt_updated_last_days=N`: today and the N−1 days before, in the account's calendar.
+    pub fn of_last_days(days: u64, now: DateTime<Utc>, tz: Tz) -> Instants {
+        let today = now.with_timezone(&tz).date_naive();
+        Instants {
+            // Too many days to count back means "since ever".
+            from: today
+                .checked_sub_days(Days::new(days - 1))
+                .map(|first| day_start(first, tz)),
+            until: next_day_start(today, tz),
+        }
+    }
+
+    /// Both constraints at once.
+    pub fn intersect(self, other: Instants) -> Instants {
+        Instants {
+            from: self.from.max(other.from),
+            until: match (self.until, other.until) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+        }
+    }
+}
+
+fn next_day_start(day: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
+    day.succ_opt().map(|next| day_start(next, tz))
+}
+
+/// The first instant of `day` in `tz`: local midnight; the earlier one where midnight happens
+/// twice; the end of the gap where a DST change skips midnight.
+pub fn day_start(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let midnight = day.and_time(chrono::NaiveTime::MIN);
+    match tz.from_local_datetime(&midnight) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
+        LocalResult::None => {
+            // Local time jumps over midnight: find the first instant whose local time is at or
+            // after it. Offsets stay within ±26 h, so the answer lies within two days of midnight
+            // read as UTC, and local time only grows across a lone spring-forward gap.
+            let midnight_utc = midnight.and_utc();
+            let (mut lo, mut hi) = (
+                midnight_utc - chrono::Duration::hours(36),
+                midnight_utc + chrono::Duration::hours(36),
+            );
+            while hi - lo > chrono::Duration::seconds(1) {
+                let mid = lo + (hi - lo) / 2;
+                if mid.with_timezone(&tz).naive_local() >= midnight {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            hi
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn render(pattern: &str, date: NaiveDate) -> String {
+        let mut out = Vec::new();
+        DateFormat::parse(pattern).unwrap().write(date, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn each_token_and_separator() {
+        let date = d(2025, 3, 4);
+        assert_eq!(render("YYYY", date), "2025");
+        assert_eq!(render("YY", date), "25");
+        assert_eq!(render("MM", date), "03");
+        assert_eq!(render("M", date), "3");
+        assert_eq!(render("DD", date), "04");
+        assert_eq!(render("D", date), "4");
+        assert_eq!(render("D.M.YY", date), "4.3.25");
+        assert_eq!(render("YYYY-MM-DD", date), "2025-03-04");
+        assert_eq!(render("DD/MM/YYYY", date), "04/03/2025");
+        assert_eq!(render("DD, MM YYYY", date), "04, 03 2025");
+        assert_eq!(render("D.M.YYYY", d(2025, 12, 31)), "31.12.2025");
+    }
+
+    #[test]
+    fn default_is_dd_mm_yyyy() {
+        let mut out = Vec::new();
+        DateFormat::default().write(d(2025, 3, 14), &mut out);
+        assert_eq!(out, b"14.03.2025");
+        assert_eq!(DateFormat::default().pattern(), "DD.MM.YYYY");
+    }
+
+    #[test]
+    fn rejects_everything_else() {
+        for bad in [
+            "", "%Y", "%", "YYYYY", "Y", "yyyy-mm-dd", "DD.MM.YYYY HH:mm", "DD_MM", "DD:MM",
+            "...", " ", "DDD\u{0}", "ДД.ММ.ГГГГ", "{}", "\\n", &"D".repeat(33),
+        ] {
+            assert!(DateFormat::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(DateFormat::parse(&"D.".repeat(16)).is_ok());
+    }
+
+    #[test]
+    fn datetimes_in_the_account_zone() {
+        let instant = Utc.with_ymd_and_hms(2025, 4, 2, 13, 20, 3).unwrap();
+        let mut out = Vec::new();
+        write_datetime(instant, chrono_tz::Europe::Moscow, &mut out);
+        assert_eq!(out, b"2025-04-02 16:20:03");
+        out.clear();
+        write_datetime(instant, chrono_tz::America::New_York, &mut out);
+        assert_eq!(out, b"2025-04-02 09:20:03");
+    }
+
+    #[test]
+    fn day_ranges_are_local_and_half_open() {
+        let moscow = chrono_tz::Europe::Moscow;
+        let range = DayRange { from: Some(d(2023, 8, 23)), to: Some(d(2023, 8, 26)) };
+        let instants = Instants::of_days(range, moscow);
+        assert_eq!(instants.from, Some(Utc.with_ymd_and_hms(2023, 8, 22, 21, 0, 0).unwrap()));
+        assert_eq!(instants.until, Some(Utc.with_ymd_and_hms(2023, 8, 26, 21, 0, 0).unwrap()));
+    }
+
+    #[test]
+    fn dst_days_in_new_york() {
+        let ny = chrono_tz::America::New_York;
+        // 2024-03-10 has 23 hours, 2024-11-03 has 25.
+        assert_eq!(day_start(d(2024, 3, 10), ny), Utc.with_ymd_and_hms(2024, 3, 10, 5, 0, 0).unwrap());
+        assert_eq!(day_start(d(2024, 3, 11), ny), Utc.with_ymd_and_hms(2024, 3, 11, 4, 0, 0).unwrap());
+        assert_eq!(day_start(d(2024, 11, 4), ny), Utc.with_ymd_and_hms(2024, 11, 4, 5, 0, 0).unwrap());
+    }
+
+    #[test]
+    fn a_gap_over_midnight_starts_the_day_after_it() {
+        // Chile (America/Santiago) springs forward at local midnight: 2024-09-08 00:00 does not
+        // exist, the day starts at 01:00 local (-03), which is 04:00 UTC.
+        let santiago = chrono_tz::America::Santiago;
+        assert_eq!(day_start(d(2024, 9, 8), santiago), Utc.with_ymd_and_hms(2024, 9, 8, 4, 0, 0).unwrap());
+        // Samoa skipped 2011-12-30 entirely: that day is empty.
+        let apia = chrono_tz::Pacific::Apia;
+        assert_eq!(day_start(d(2011, 12, 30), apia), day_start(d(2011, 12, 31), apia));
+    }
+
+    #[test]
+    fn last_days_counts_calendar_days() {
+        let moscow = chrono_tz::Europe::Moscow;
+        // 00:30 local on 2025-06-10 is 21:30 UTC on the 9th.
+        let now = Utc.with_ymd_and_hms(2025, 6, 9, 21, 30, 0).unwrap();
+        let one = Instants::of_last_days(1, now, moscow);
+        assert_eq!(one.from, Some(Utc.with_ymd_and_hms(2025, 6, 9, 21, 0, 0).unwrap()));
+        assert_eq!(one.until, Some(Utc.with_ymd_and_hms(2025, 6, 10, 21, 0, 0).unwrap()));
+        let two = Instants::of_last_days(2, now, moscow);
+        assert_eq!(two.from, Some(Utc.with_ymd_and_hms(2025, 6, 8, 21, 0, 0).unwrap()));
+        assert_eq!(Instants::of_last_days(u64::MAX, now, moscow).from, None);
+    }
+}

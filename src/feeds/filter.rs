@@ -1,0 +1,388 @@
+//! The query string of a feed URL, parsed once into a typed filter. Nothing past this module
+//! interprets a string: handlers and SQL see `DealFilter` / `UnitFilter`.
+//!
+//! Rules (FEEDS.md): lists are positive integers joined by `-` (at most 10,000); dates are strict
+//! `YYYY-MM-DD`; a `_from` after its `_to` is an error; a parameter repeated with different values
+//! is an error; parameters the feed does not know are ignored and reported.
+
+use std::{collections::HashMap, fmt::Write as _};
+
+use chrono::NaiveDate;
+use url::form_urlencoded;
+
+use super::dates::DateFormat;
+use crate::{Error, Result};
+
+/// The most values one id list may hold.
+pub const MAX_LIST_LEN: usize = 10_000;
+/// `meta.ignored_params` names at most this many parameters, each cut to `MAX_IGNORED_NAME` chars.
+const MAX_IGNORED: usize = 100;
+const MAX_IGNORED_NAME: usize = 100;
+
+/// An inclusive range of calendar days; either end may be open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayRange {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+impl DayRange {
+    pub fn is_open(&self) -> bool {
+        self.from.is_none() && self.to.is_none()
+    }
+}
+
+/// Filters of the deals feed ("Полный от сделок"). `None` or an open range means "no filter".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DealFilter {
+    pub dt_updated: DayRange,
+    pub dt_updated_last_days: Option<u64>,
+    pub deal_status: Option<Vec<i64>>,
+    pub deal_ids: Option<Vec<i64>>,
+    pub deal_dogovor_number: Option<String>,
+    pub dt_status_changed: DayRange,
+    pub dogovor_day: DayRange,
+    pub day_reg_start: DayRange,
+    pub day_reg_end: DayRange,
+    pub flat_status: Option<Vec<i16>>,
+    pub only_active: bool,
+    pub flat_ids: Option<Vec<i64>>,
+}
+
+/// Filters of the units feed ("Полный от помещений").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitFilter {
+    pub ids: Option<Vec<i64>>,
+    /// A synonym of `ids`; given both, a unit must be in both lists.
+    pub flat_ids: Option<Vec<i64>>,
+    pub flat_status: Option<Vec<i16>>,
+    pub dt_updated: DayRange,
+    pub dt_updated_last_days: Option<u64>,
+}
+
+/// A parsed query string: the filter, the date format and what was ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedQuery<F> {
+    pub filter: F,
+    pub date_format: DateFormat,
+    pub ignored_params: Vec<String>,
+}
+
+/// Parses the query string of a deals feed URL (without the `?`).
+pub fn parse_deals(query: &str) -> Result<FeedQuery<DealFilter>> {
+    let mut params = Params::collect(query)?;
+    let dt_updated = params.day_range("dt_updated")?;
+    let filter = DealFilter {
+        dt_updated,
+        dt_updated_last_days: params.last_days()?,
+        deal_status: params.id_list("deal_status")?,
+        deal_ids: params.id_list("deal_ids")?,
+        deal_dogovor_number: params.text("deal_dogovor_number")?,
+        dt_status_changed: params.day_range("dt_status_changed")?,
+        dogovor_day: params.day_range("dogovor_day")?,
+        day_reg_start: params.day_range("day_reg_start")?,
+        day_reg_end: params.day_range("day_reg_end")?,
+        flat_status: params.unit_statuses()?,
+        only_active: params.only_active()?,
+        flat_ids: params.id_list("flat_ids")?,
+    };
+    params.finish(filter)
+}
+
+/// Parses the query string of a units feed URL (without the `?`).
+pub fn parse_units(query: &str) -> Result<FeedQuery<UnitFilter>> {
+    let mut params = Params::collect(query)?;
+    let filter = UnitFilter {
+        ids: params.id_list("ids")?,
+        flat_ids: params.id_list("flat_ids")?,
+        flat_status: params.unit_statuses()?,
+        dt_updated: params.day_range("dt_updated")?,
+        dt_updated_last_days: params.last_days()?,
+    };
+    params.finish(filter)
+}
+
+/// Parses a `-` joined list of positive integers: sorted, without repeats.
+pub fn parse_id_list(text: &str) -> std::result::Result<Vec<i64>, String> {
+    let mut ids = Vec::new();
+    for (i, part) in text.split('-').enumerate() {
+        if i == MAX_LIST_LEN {
+            return Err(format!("at most {MAX_LIST_LEN} ids may be given"));
+        }
+        let id = (!part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse::<i64>().ok())
+            .flatten()
+            .filter(|&id| id > 0);
+        match id {
+            Some(id) => ids.push(id),
+            None => {
+                return Err(format!(
+                    "expected positive integers joined by \"-\", got {}",
+                    shown(text)
+                ))
+            }
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The decoded `name=value` pairs, each name once; `take` marks a name as known.
+struct Params {
+    /// (name, value, known) in the order of first appearance.
+    pairs: Vec<(String, String, bool)>,
+    index: HashMap<String, usize>,
+}
+
+impl Params {
+    fn collect(query: &str) -> Result<Params> {
+        let mut pairs: Vec<(String, String, bool)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            if name.is_empty() && value.is_empty() {
+                continue; // `?&a=1` or a trailing `&`
+            }
+            match index.get(name.as_ref()).map(|&i| &pairs[i].1) {
+                Some(first) if *first != value => {
+                    return Err(Error::bad_request(
+                        name.as_ref(),
+                        format!(
+                            "given twice with different values ({} and {})",
+                            shown(first),
+                            shown(&value)
+                        ),
+                    ))
+                }
+                Some(_) => {}
+                None => {
+                    index.insert(name.to_string(), pairs.len());
+                    pairs.push((name.into_owned(), value.into_owned(), false));
+                }
+            }
+        }
+        Ok(Params { pairs, index })
+    }
+
+    fn take(&mut self, name: &str) -> Option<String> {
+        let (_, value, known) = &mut self.pairs[*self.index.get(name)?];
+        *known = true;
+        Some(value.clone())
+    }
+
+    fn finish<F>(mut self, filter: F) -> Result<FeedQuery<F>> {
+        let date_format = match self.take("date_format") {
+            Some(pattern) => DateFormat::parse(&pattern)
+                .map_err(|text| Error::bad_request("date_format", text))?,
+            None => DateFormat::default(),
+        };
+        let ignored_params = self
+            .pairs
+            .into_iter()
+            .filter(|(_, _, used)| !used)
+            .map(|(name, _, _)| name.chars().take(MAX_IGNORED_NAME).collect())
+            .take(MAX_IGNORED)
+            .collect();
+        Ok(FeedQuery {
+            filter,
+            date_format,
+            ignored_params,
+        })
+    }
+
+    fn id_list(&mut self, name: &str) -> Result<Option<Vec<i64>>> {
+        self.take(name)
+            .map(|text| parse_id_list(&text).map_err(|e| Error::bad_request(name, e)))
+            .transpose()
+    }
+
+    /// `flat_status`: like an id list, but 0 (free) is a member and nothing above 3 is.
+    fn unit_statuses(&mut self) -> Result<Option<Vec<i16>>> {
+        let name = "flat_status";
+        let Some(text) = self.take(name) else {
+            return Ok(None);
+        };
+        let mut statuses: Vec<i16> = Vec::new();
+        for part in text.split('-') {
+            match part {
+                "0" | "1" | "2" | "3" => statuses.push(part.as_bytes()[0] as i16 - b'0' as i16),
+                _ => {
+                    return Err(Error::bad_request(
+                        name,
+                        format!(
+                            "expected unit statuses 0 to 3 joined by \"-\", got {}",
+                            shown(&text)
+                        ),
+                    ))
+                }
+            }
+        }
+        statuses.sort_unstable();
+        statuses.dedup();
+        Ok(Some(statuses))
+    }
+
+    fn text(&mut self, name: &str) -> Result<Option<String>> {
+        match self.take(name) {
+            Some(text) if text.is_empty() => Err(Error::bad_request(name, "expected a value, got nothing")),
+            other => Ok(other),
+        }
+    }
+
+    fn date(&mut self, name: &str) -> Result<Option<NaiveDate>> {
+        self.take(name)
+            .map(|text| {
+                parse_date(&text).ok_or_else(|| {
+                    Error::bad_request(name, format!("expected a date YYYY-MM-DD, got {}", shown(&text)))
+                })
+            })
+            .transpose()
+    }
+
+    /// `{prefix}_from` and `{prefix}_to`, inclusive, `_from` not after `_to`.
+    fn day_range(&mut self, prefix: &str) -> Result<DayRange> {
+        let from_name = format!("{prefix}_from");
+        let to_name = format!("{prefix}_to");
+        let range = DayRange {
+            from: self.date(&from_name)?,
+            to: self.date(&to_name)?,
+        };
+        if let (Some(from), Some(to)) = (range.from, range.to) {
+            if from > to {
+                return Err(Error::bad_request(
+                    from_name,
+                    format!("{from} is after {to_name}={to}"),
+                ));
+            }
+        }
+        Ok(range)
+    }
+
+    fn last_days(&mut self) -> Result<Option<u64>> {
+        const NAME: &str = "dt_updated_last_days";
+        self.take(NAME)
+            .map(|text| {
+                (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| text.parse::<u64>().ok())
+                    .flatten()
+                    .filter(|&n| n >= 1)
+                    .ok_or_else(|| {
+                        Error::bad_request(
+                            NAME,
+                            format!("expected a whole number of days, 1 or more, got {}", shown(&text)),
+                        )
+                    })
+            })
+            .transpose()
+    }
+
+    fn only_active(&mut self) -> Result<bool> {
+        match self.take("only_active").as_deref() {
+            None | Some("0") => Ok(false),
+            Some("1") => Ok(true),
+            Some(other) => Err(Error::bad_request(
+                "only_active",
+                format!("expected 1 or 0, got {}", shown(other)),
+            )),
+        }
+    }
+}
+
+/// Strict `YYYY-MM-DD`: four-digit year, two-digit month and day, a real calendar day.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !digits(0..4) || !digits(5..7) || !digits(8..10) {
+        return None;
+    }
+    let number = |r: std::ops::Range<usize>| text[r].parse::<u32>().ok();
+    NaiveDate::from_ymd_opt(number(0..4)? as i32, number(5..7)?, number(8..10)?)
+}
+
+/// A user's value quoted for an error text, cut short when long.
+fn shown(text: &str) -> String {
+    const MAX: usize = 64;
+    if text.chars().count() <= MAX {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(MAX).collect();
+        format!("{head:?}… ({} characters)", text.chars().count())
+    }
+}
+
+/// Renders a filter back into a query string (the form the link builder composes); parsing the
+/// result gives the same filter.
+pub trait ToQuery {
+    fn write_query(&self, out: &mut QueryWriter);
+}
+
+/// Collects `name=value` pairs, percent-encoded.
+pub struct QueryWriter(form_urlencoded::Serializer<'static, String>);
+
+impl QueryWriter {
+    fn list<T: ToString>(&mut self, name: &str, values: &Option<Vec<T>>) {
+        if let Some(values) = values {
+            let joined: Vec<String> = values.iter().map(T::to_string).collect();
+            self.0.append_pair(name, &joined.join("-"));
+        }
+    }
+
+    fn range(&mut self, prefix: &str, range: &DayRange) {
+        if let Some(from) = range.from {
+            self.0.append_pair(&format!("{prefix}_from"), &from.format("%Y-%m-%d").to_string());
+        }
+        if let Some(to) = range.to {
+            self.0.append_pair(&format!("{prefix}_to"), &to.format("%Y-%m-%d").to_string());
+        }
+    }
+
+    fn number(&mut self, name: &str, value: Option<u64>) {
+        if let Some(value) = value {
+            let mut text = String::new();
+            let _ = write!(text, "{value}");
+            self.0.append_pair(name, &text);
+        }
+    }
+}
+
+impl<F: ToQuery> FeedQuery<F> {
+    pub fn to_query(&self) -> String {
+        let mut out = QueryWriter(form_urlencoded::Serializer::new(String::new()));
+        self.filter.write_query(&mut out);
+        if self.date_format != DateFormat::default() {
+            out.0.append_pair("date_format", self.date_format.pattern());
+        }
+        out.0.finish()
+    }
+}
+
+impl ToQuery for DealFilter {
+    fn write_query(&self, out: &mut QueryWriter) {
+        out.range("dt_updated", &self.dt_updated);
+        out.number("dt_updated_last_days", self.dt_updated_last_days);
+        out.list("deal_status", &self.deal_status);
+        out.list("deal_ids", &self.deal_ids);
+        if let Some(number) = &self.deal_dogovor_number {
+            out.0.append_pair("deal_dogovor_number", number);
+        }
+        out.range("dt_status_changed", &self.dt_status_changed);
+        out.range("dogovor_day", &self.dogovor_day);
+        out.range("day_reg_start", &self.day_reg_start);
+        out.range("day_reg_end", &self.day_reg_end);
+        out.list("flat_status", &self.flat_status);
+        if self.only_active {
+            out.0.append_pair("only_active", "1");
+        }
+        out.list("flat_ids", &self.flat_ids);
+    }
+}
+
+impl ToQuery for UnitFilter {
+    fn write_query(&self, out: &mut QueryWriter) {
+        out.list("ids", &self.ids);
+        out.list("flat_ids", &self.flat_ids);
+        out.list("flat_status", &self.flat_status);
+        out.range("dt_updated", &self.dt_updated);
+        out.number("dt_updated_last_days", self.dt_updated_last_days);
+    }
+}

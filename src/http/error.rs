@@ -1,0 +1,63 @@
+//! How the crate's error becomes an HTTP answer: the contract's body
+//! `{"status": "error", "parameter": …, "text": …}`. Server-side causes are logged here and
+//! hidden from the client.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+use crate::Error;
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    status: &'static str,
+    parameter: Option<&'a str>,
+    text: &'a str,
+}
+
+/// A JSON error answer.
+pub fn error_response(status: StatusCode, parameter: Option<&str>, text: &str) -> Response {
+    let body = ErrorBody {
+        status: "error",
+        parameter,
+        text,
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        match &self {
+            Error::BadRequest { parameter, text } => {
+                error_response(StatusCode::BAD_REQUEST, Some(parameter), text)
+            }
+            Error::NotFound(_) => error_response(StatusCode::NOT_FOUND, None, "feed not found"),
+            Error::Database(e) if is_unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                let mut response = error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    None,
+                    "the database is unavailable, retry later",
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                response
+            }
+            _ => {
+                tracing::error!(error = %self, "request failed");
+                error_response(StatusCode::INTERNAL_SERVER_ERROR, None, "internal error")
+            }
+        }
+    }
+}
+
+/// Errors that say "no database right now" rather than "this request is wrong".
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+    ) || matches!(e, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")))
+}
