@@ -27,7 +27,7 @@ pub enum FeedCommand {
         name: Option<String>,
         /// Limit to these houses, ids joined by "-" (e.g. 1-2-3) [default: all houses]
         #[arg(long, value_parser = parse_houses)]
-        houses: Option<Vec<i64>>,
+        houses: Option<HouseIds>,
     },
     /// Print the URL of a feed again
     Show { id: i64 },
@@ -43,8 +43,12 @@ pub enum FeedCommand {
     Revoke { id: i64 },
 }
 
-fn parse_houses(text: &str) -> Result<Vec<i64>, String> {
-    parse_id_list(text).map_err(|e| e.to_string())
+/// `--houses 1-2-3`, parsed as the feeds parse id lists.
+#[derive(Debug, Clone)]
+pub struct HouseIds(Vec<i64>);
+
+fn parse_houses(text: &str) -> Result<HouseIds, String> {
+    parse_id_list(text).map(HouseIds)
 }
 
 pub async fn run(settings: &Settings, command: FeedCommand) -> Result<()> {
@@ -61,7 +65,7 @@ pub async fn run(settings: &Settings, command: FeedCommand) -> Result<()> {
                 account_id: account,
                 kind,
                 name,
-                house_ids: houses.unwrap_or_default(),
+                house_ids: houses.map(|h| h.0).unwrap_or_default(),
             };
             let (id, token) = admin::create(&db, &key, new).await?;
             eprintln!("created feed {id}");

@@ -171,20 +171,20 @@ pub fn day_start(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
             // Local time jumps over midnight: find the first instant whose local time is at or
             // after it. Offsets stay within ±26 h, so the answer lies within two days of midnight
             // read as UTC, and local time only grows across a lone spring-forward gap.
-            let midnight_utc = midnight.and_utc();
-            let (mut lo, mut hi) = (
-                midnight_utc - chrono::Duration::hours(36),
-                midnight_utc + chrono::Duration::hours(36),
-            );
-            while hi - lo > chrono::Duration::seconds(1) {
+            let local_at = |seconds: i64| {
+                DateTime::from_timestamp(seconds, 0).map(|t| t.with_timezone(&tz).naive_local())
+            };
+            let guess = midnight.and_utc().timestamp();
+            let (mut lo, mut hi) = (guess - 36 * 3600, guess + 36 * 3600);
+            while hi - lo > 1 {
                 let mid = lo + (hi - lo) / 2;
-                if mid.with_timezone(&tz).naive_local() >= midnight {
+                if local_at(mid).is_some_and(|local| local >= midnight) {
                     hi = mid;
                 } else {
                     lo = mid;
                 }
             }
-            hi
+            DateTime::from_timestamp(hi, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
         }
     }
 }

@@ -1,1 +1,9 @@
-//! Integration tests: one binary, each test on its own PostgreSQL database (`#[sqlx::test]`).
+//! Integration tests: one binary, each test on its own PostgreSQL database (`#[sqlx::test]`,
+//! which needs DATABASE_URL pointing at a server where it may create databases).
+
+mod common;
+mod config;
+mod deals_feed;
+mod feed_links;
+mod filters;
+mod timestamps;

@@ -1,0 +1,127 @@
+//! Helpers: a server on port 0 against the test's database, fixtures, feed links.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use chrono::{DateTime, Utc};
+use domofeed::{
+    admin::{self, NewFeed, SecretKey},
+    config::{RawSettings, Settings},
+    feeds::FeedKind,
+    http::{router, AppState},
+};
+use sqlx::PgPool;
+
+/// Loads `tests/fixtures/small.sql` with the timestamp triggers off, so its timestamps stay.
+pub async fn load_small_fixture(pool: &PgPool) {
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::raw_sql("set session_replication_role = replica")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql(include_str!("../fixtures/small.sql"))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql("set session_replication_role = origin")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+}
+
+/// Runs `sql` with triggers off: sets timestamps to the values a test needs.
+pub async fn without_triggers(pool: &PgPool, sql: &str) {
+    let mut conn = pool.acquire().await.unwrap();
+    let script = format!("set session_replication_role = replica; {sql}; set session_replication_role = origin;");
+    sqlx::raw_sql(&script).execute(&mut *conn).await.unwrap();
+}
+
+/// Sets a deal's dt_updated without the triggers moving it.
+pub async fn set_deal_updated(pool: &PgPool, deal_id: i64, at: DateTime<Utc>) {
+    without_triggers(pool, &format!("update deals set dt_updated = '{}' where id = {deal_id}", at.to_rfc3339())).await;
+}
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub pool: PgPool,
+    pub key: SecretKey,
+    pub client: reqwest::Client,
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// The `id`s of `data`, in order.
+    pub fn ids(&self) -> Vec<i64> {
+        assert_eq!(self.status, 200, "{}", self.text);
+        self.json()["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["id"].as_i64().unwrap())
+            .collect()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(pool: PgPool) -> TestApp {
+        let settings = Settings::from_raw(RawSettings {
+            bind: Some("127.0.0.1:0".into()),
+            ..RawSettings::default()
+        })
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let state = AppState {
+            db: pool.clone(),
+            settings: Arc::new(settings),
+        };
+        tokio::spawn(async move {
+            axum::serve(listener, router(state)).await.unwrap();
+        });
+        TestApp {
+            address,
+            pool,
+            key: SecretKey::generate(),
+            client: reqwest::Client::builder().no_gzip().build().unwrap(),
+        }
+    }
+
+    /// Creates a feed and returns its path, `/dc-api/feeds/{id}-{token}/`.
+    pub async fn feed(&self, account_id: i64, kind: FeedKind, house_ids: Vec<i64>) -> String {
+        let (id, token) = admin::create(
+            &self.pool,
+            &self.key,
+            NewFeed { account_id, kind, name: None, house_ids },
+        )
+        .await
+        .unwrap();
+        format!("/dc-api/feeds/{id}-{}/", token.expose())
+    }
+
+    pub async fn get(&self, path_and_query: &str) -> Answer {
+        let response = self
+            .client
+            .get(format!("http://{}{path_and_query}", self.address))
+            .send()
+            .await
+            .unwrap();
+        Answer {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            text: response.text().await.unwrap(),
+        }
+    }
+
+    /// GET `feed` with `query` appended.
+    pub async fn query(&self, feed: &str, query: &str) -> Answer {
+        self.get(&format!("{feed}?{query}")).await
+    }
+}
