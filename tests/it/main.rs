@@ -7,3 +7,4 @@ mod deals_feed;
 mod feed_links;
 mod filters;
 mod timestamps;
+mod units_feed;
