@@ -36,7 +36,12 @@ pub struct RawSettings {
     #[arg(long, env = "DOMOFEED_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
     /// Key that seals feed tokens, 64 hex digits (32 bytes); overrides the key file
-    #[arg(long, env = "DOMOFEED_SECRET_KEY", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "DOMOFEED_SECRET_KEY",
+        global = true,
+        hide_env_values = true
+    )]
     pub secret_key: Option<String>,
     /// File holding the key; created with a warning when missing [default: config/secret.key]
     #[arg(long, env = "DOMOFEED_SECRET_KEY_FILE", global = true)]
@@ -83,10 +88,7 @@ impl Settings {
     }
 
     pub fn from_raw(raw: RawSettings) -> Result<Self> {
-        let database_url = raw
-            .database_url
-            .as_deref()
-            .unwrap_or(DEFAULT_DATABASE_URL);
+        let database_url = raw.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL);
         let database_url = Url::parse(database_url)
             .ok()
             .filter(|u| matches!(u.scheme(), "postgres" | "postgresql"))
@@ -198,7 +200,12 @@ fn default_public_url(bind: SocketAddr) -> Result<Url> {
         .map_err(|e| Error::Config(format!("DOMOFEED_PUBLIC_URL: cannot derive from bind: {e}")))
 }
 
-fn parse_number<T>(name: &str, text: Option<&str>, default: T, range: std::ops::RangeInclusive<T>) -> Result<T>
+fn parse_number<T>(
+    name: &str,
+    text: Option<&str>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T>
 where
     T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
 {

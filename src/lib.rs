@@ -3,16 +3,16 @@
 //!
 //! A tour of the crate, one concern per module:
 
+/// Feed links: tokens (digest and sealed copy) and their lifecycle.
+pub mod admin;
+/// The command line: serve, migrate, seed, feed …, demo.
+pub mod cli;
 /// Settings from defaults, `config/domofeed.toml`, the environment and CLI flags; `Debug` hides secrets.
 pub mod config;
 /// Pool, database creation, migrations.
 pub mod db;
 /// The one error type of the crate.
 pub mod error;
-/// Feed links: tokens (digest and sealed copy) and their lifecycle.
-pub mod admin;
-/// The command line: serve, migrate, seed, feed …, demo.
-pub mod cli;
 /// The two feeds: filters, dates, rendering, streaming.
 pub mod feeds;
 /// The HTTP server: router, state, error responses.

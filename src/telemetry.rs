@@ -5,8 +5,8 @@ use tracing_subscriber::{fmt, EnvFilter};
 
 /// `RUST_LOG` when set, else `info` for domofeed and warnings for everything else.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,domofeed=info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,domofeed=info"));
     let _ = fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

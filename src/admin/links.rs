@@ -49,7 +49,10 @@ pub async fn create(db: &PgPool, key: &SecretKey, new: NewFeed) -> Result<(i64, 
         .fetch_optional(&mut *tx)
         .await?;
     if account.is_none() {
-        return Err(Error::NotFound(format!("account {} does not exist", new.account_id)));
+        return Err(Error::NotFound(format!(
+            "account {} does not exist",
+            new.account_id
+        )));
     }
     let mut house_ids = new.house_ids;
     house_ids.sort_unstable();
@@ -66,7 +69,10 @@ pub async fn create(db: &PgPool, key: &SecretKey, new: NewFeed) -> Result<(i64, 
     if let Some(house) = foreign.first() {
         return Err(Error::bad_request(
             "houses",
-            format!("house {house} does not belong to account {}", new.account_id),
+            format!(
+                "house {house} does not belong to account {}",
+                new.account_id
+            ),
         ));
     }
     let name = new
@@ -94,12 +100,11 @@ pub async fn create(db: &PgPool, key: &SecretKey, new: NewFeed) -> Result<(i64, 
 
 /// The token of an active feed, opened from its sealed copy.
 pub async fn reveal(db: &PgPool, key: &SecretKey, feed_id: i64) -> Result<Token> {
-    let sealed: Option<Vec<u8>> = sqlx::query_scalar(
-        "select token_sealed from feeds where id = $1 and dt_revoked is null",
-    )
-    .bind(feed_id)
-    .fetch_optional(db)
-    .await?;
+    let sealed: Option<Vec<u8>> =
+        sqlx::query_scalar("select token_sealed from feeds where id = $1 and dt_revoked is null")
+            .bind(feed_id)
+            .fetch_optional(db)
+            .await?;
     let sealed = sealed.ok_or_else(|| not_found(feed_id))?;
     key.open(&sealed).ok_or_else(|| {
         Error::Config(format!(
@@ -141,10 +146,11 @@ pub async fn rotate(db: &PgPool, key: &SecretKey, feed_id: i64) -> Result<Token>
 
 /// Revokes a feed for good: its URL answers 404 from now on.
 pub async fn revoke(db: &PgPool, feed_id: i64) -> Result<()> {
-    let updated = sqlx::query("update feeds set dt_revoked = now() where id = $1 and dt_revoked is null")
-        .bind(feed_id)
-        .execute(db)
-        .await?;
+    let updated =
+        sqlx::query("update feeds set dt_revoked = now() where id = $1 and dt_revoked is null")
+            .bind(feed_id)
+            .execute(db)
+            .await?;
     if updated.rows_affected() == 0 {
         return Err(not_found(feed_id));
     }

@@ -160,7 +160,9 @@ mod tests {
         let token = Token::generate();
         let key = SecretKey::generate();
         let sealed = key.seal(&token);
-        assert!(!sealed.windows(8).any(|w| token.expose().as_bytes().windows(8).any(|t| t == w)));
+        assert!(!sealed
+            .windows(8)
+            .any(|w| token.expose().as_bytes().windows(8).any(|t| t == w)));
         assert_eq!(key.open(&sealed), Some(token.clone()));
         assert_eq!(SecretKey::generate().open(&sealed), None);
         assert_eq!(key.open(&sealed[..5]), None);

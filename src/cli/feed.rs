@@ -77,7 +77,10 @@ pub async fn run(settings: &Settings, command: FeedCommand) -> Result<()> {
         }
         FeedCommand::List { account } => {
             let feeds = admin::list(&db, account).await?;
-            println!("{:>6}  {:>7}  {:<5}  {:<10}  {:<19}  {:<19}  name", "id", "account", "kind", "state", "created", "last used");
+            println!(
+                "{:>6}  {:>7}  {:<5}  {:<10}  {:<19}  {:<19}  name",
+                "id", "account", "kind", "state", "created", "last used"
+            );
             for feed in feeds {
                 let houses = if feed.house_ids.is_empty() {
                     String::new()
@@ -90,7 +93,11 @@ pub async fn run(settings: &Settings, command: FeedCommand) -> Result<()> {
                     feed.id,
                     feed.account_id,
                     feed.kind.as_str(),
-                    if feed.dt_revoked.is_some() { "revoked" } else { "active" },
+                    if feed.dt_revoked.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    },
                     feed.dt_created.format("%Y-%m-%d %H:%M:%S"),
                     feed.dt_last_used
                         .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
@@ -122,7 +129,10 @@ pub async fn demo_feed_url(
     kind: FeedKind,
 ) -> Result<String> {
     let existing = admin::list(db, Some(account_id)).await?;
-    for feed in existing.iter().filter(|f| f.kind == kind && f.dt_revoked.is_none() && f.house_ids.is_empty()) {
+    for feed in existing
+        .iter()
+        .filter(|f| f.kind == kind && f.dt_revoked.is_none() && f.house_ids.is_empty())
+    {
         if let Ok(token) = admin::reveal(db, key, feed.id).await {
             return Ok(admin::feed_url(&settings.public_url, feed.id, &token));
         }

@@ -15,7 +15,11 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "domofeed", version, about = "Live JSON feeds of a developer's CRM for 1C")]
+#[command(
+    name = "domofeed",
+    version,
+    about = "Live JSON feeds of a developer's CRM for 1C"
+)]
 pub struct Cli {
     /// TOML settings file [default: config/domofeed.toml when present]
     #[arg(long, env = "DOMOFEED_CONFIG", global = true)]
@@ -70,7 +74,10 @@ impl SeedArgs {
             ("--payments-per-deal", self.payments_per_deal),
         ] {
             if !(0.0..=100.0).contains(&value) {
-                return Err(Error::bad_request(name, format!("expected 0 to 100, got {value}")));
+                return Err(Error::bad_request(
+                    name,
+                    format!("expected 0 to 100, got {value}"),
+                ));
             }
         }
         Ok(SeedOptions {

@@ -56,9 +56,14 @@ pub async fn authenticate(db: &PgPool, segment: &str) -> Result<Feed> {
     .bind(id)
     .fetch_optional(db)
     .await?;
-    let stored = row.as_ref().map_or(&[0u8; 32][..], |r| r.token_sha256.as_slice());
+    let stored = row
+        .as_ref()
+        .map_or(&[0u8; 32][..], |r| r.token_sha256.as_slice());
     // A malformed token is still compared (as a random one) so that every failure costs the same.
-    let compared = token.clone().unwrap_or_else(Token::generate).matches(stored);
+    let compared = token
+        .clone()
+        .unwrap_or_else(Token::generate)
+        .matches(stored);
     let matches = token.is_some() && compared;
     let row = row.filter(|_| matches).ok_or_else(not_found)?;
     let tz = Tz::from_str(&row.timezone).map_err(|_| {

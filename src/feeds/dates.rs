@@ -114,7 +114,11 @@ impl fmt::Debug for DateFormat {
 
 /// Appends `instant` as `YYYY-MM-DD HH:mm:ss` in `tz`.
 pub fn write_datetime(instant: DateTime<Utc>, tz: Tz, out: &mut Vec<u8>) {
-    let _ = write!(out, "{}", instant.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S"));
+    let _ = write!(
+        out,
+        "{}",
+        instant.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S")
+    );
 }
 
 /// A half-open interval of instants, `[from, until)`; either end may be open.
@@ -231,8 +235,22 @@ mod tests {
     #[test]
     fn rejects_everything_else() {
         for bad in [
-            "", "%Y", "%", "YYYYY", "Y", "yyyy-mm-dd", "DD.MM.YYYY HH:mm", "DD_MM", "DD:MM",
-            "...", " ", "DDD\u{0}", "ДД.ММ.ГГГГ", "{}", "\\n", &"D".repeat(33),
+            "",
+            "%Y",
+            "%",
+            "YYYYY",
+            "Y",
+            "yyyy-mm-dd",
+            "DD.MM.YYYY HH:mm",
+            "DD_MM",
+            "DD:MM",
+            "...",
+            " ",
+            "DDD\u{0}",
+            "ДД.ММ.ГГГГ",
+            "{}",
+            "\\n",
+            &"D".repeat(33),
         ] {
             assert!(DateFormat::parse(bad).is_err(), "{bad:?} was accepted");
         }
@@ -253,19 +271,37 @@ mod tests {
     #[test]
     fn day_ranges_are_local_and_half_open() {
         let moscow = chrono_tz::Europe::Moscow;
-        let range = DayRange { from: Some(d(2023, 8, 23)), to: Some(d(2023, 8, 26)) };
+        let range = DayRange {
+            from: Some(d(2023, 8, 23)),
+            to: Some(d(2023, 8, 26)),
+        };
         let instants = Instants::of_days(range, moscow);
-        assert_eq!(instants.from, Some(Utc.with_ymd_and_hms(2023, 8, 22, 21, 0, 0).unwrap()));
-        assert_eq!(instants.until, Some(Utc.with_ymd_and_hms(2023, 8, 26, 21, 0, 0).unwrap()));
+        assert_eq!(
+            instants.from,
+            Some(Utc.with_ymd_and_hms(2023, 8, 22, 21, 0, 0).unwrap())
+        );
+        assert_eq!(
+            instants.until,
+            Some(Utc.with_ymd_and_hms(2023, 8, 26, 21, 0, 0).unwrap())
+        );
     }
 
     #[test]
     fn dst_days_in_new_york() {
         let ny = chrono_tz::America::New_York;
         // 2024-03-10 has 23 hours, 2024-11-03 has 25.
-        assert_eq!(day_start(d(2024, 3, 10), ny), Utc.with_ymd_and_hms(2024, 3, 10, 5, 0, 0).unwrap());
-        assert_eq!(day_start(d(2024, 3, 11), ny), Utc.with_ymd_and_hms(2024, 3, 11, 4, 0, 0).unwrap());
-        assert_eq!(day_start(d(2024, 11, 4), ny), Utc.with_ymd_and_hms(2024, 11, 4, 5, 0, 0).unwrap());
+        assert_eq!(
+            day_start(d(2024, 3, 10), ny),
+            Utc.with_ymd_and_hms(2024, 3, 10, 5, 0, 0).unwrap()
+        );
+        assert_eq!(
+            day_start(d(2024, 3, 11), ny),
+            Utc.with_ymd_and_hms(2024, 3, 11, 4, 0, 0).unwrap()
+        );
+        assert_eq!(
+            day_start(d(2024, 11, 4), ny),
+            Utc.with_ymd_and_hms(2024, 11, 4, 5, 0, 0).unwrap()
+        );
     }
 
     #[test]
@@ -273,10 +309,16 @@ mod tests {
         // Chile (America/Santiago) springs forward at local midnight: 2024-09-08 00:00 does not
         // exist, the day starts at 01:00 local (-03), which is 04:00 UTC.
         let santiago = chrono_tz::America::Santiago;
-        assert_eq!(day_start(d(2024, 9, 8), santiago), Utc.with_ymd_and_hms(2024, 9, 8, 4, 0, 0).unwrap());
+        assert_eq!(
+            day_start(d(2024, 9, 8), santiago),
+            Utc.with_ymd_and_hms(2024, 9, 8, 4, 0, 0).unwrap()
+        );
         // Samoa skipped 2011-12-30 entirely: that day is empty.
         let apia = chrono_tz::Pacific::Apia;
-        assert_eq!(day_start(d(2011, 12, 30), apia), day_start(d(2011, 12, 31), apia));
+        assert_eq!(
+            day_start(d(2011, 12, 30), apia),
+            day_start(d(2011, 12, 31), apia)
+        );
     }
 
     #[test]
@@ -285,10 +327,19 @@ mod tests {
         // 00:30 local on 2025-06-10 is 21:30 UTC on the 9th.
         let now = Utc.with_ymd_and_hms(2025, 6, 9, 21, 30, 0).unwrap();
         let one = Instants::of_last_days(1, now, moscow);
-        assert_eq!(one.from, Some(Utc.with_ymd_and_hms(2025, 6, 9, 21, 0, 0).unwrap()));
-        assert_eq!(one.until, Some(Utc.with_ymd_and_hms(2025, 6, 10, 21, 0, 0).unwrap()));
+        assert_eq!(
+            one.from,
+            Some(Utc.with_ymd_and_hms(2025, 6, 9, 21, 0, 0).unwrap())
+        );
+        assert_eq!(
+            one.until,
+            Some(Utc.with_ymd_and_hms(2025, 6, 10, 21, 0, 0).unwrap())
+        );
         let two = Instants::of_last_days(2, now, moscow);
-        assert_eq!(two.from, Some(Utc.with_ymd_and_hms(2025, 6, 8, 21, 0, 0).unwrap()));
+        assert_eq!(
+            two.from,
+            Some(Utc.with_ymd_and_hms(2025, 6, 8, 21, 0, 0).unwrap())
+        );
         assert_eq!(Instants::of_last_days(u64::MAX, now, moscow).from, None);
     }
 }

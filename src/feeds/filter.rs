@@ -224,7 +224,9 @@ impl Params {
 
     fn text(&mut self, name: &str) -> Result<Option<String>> {
         match self.take(name) {
-            Some(text) if text.is_empty() => Err(Error::bad_request(name, "expected a value, got nothing")),
+            Some(text) if text.is_empty() => {
+                Err(Error::bad_request(name, "expected a value, got nothing"))
+            }
             other => Ok(other),
         }
     }
@@ -233,7 +235,10 @@ impl Params {
         self.take(name)
             .map(|text| {
                 parse_date(&text).ok_or_else(|| {
-                    Error::bad_request(name, format!("expected a date YYYY-MM-DD, got {}", shown(&text)))
+                    Error::bad_request(
+                        name,
+                        format!("expected a date YYYY-MM-DD, got {}", shown(&text)),
+                    )
                 })
             })
             .transpose()
@@ -269,7 +274,10 @@ impl Params {
                     .ok_or_else(|| {
                         Error::bad_request(
                             NAME,
-                            format!("expected a whole number of days, 1 or more, got {}", shown(&text)),
+                            format!(
+                                "expected a whole number of days, 1 or more, got {}",
+                                shown(&text)
+                            ),
                         )
                     })
             })
@@ -292,7 +300,13 @@ impl Params {
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     let b = text.as_bytes();
     let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !digits(0..4) || !digits(5..7) || !digits(8..10) {
+    if b.len() != 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !digits(0..4)
+        || !digits(5..7)
+        || !digits(8..10)
+    {
         return None;
     }
     let number = |r: std::ops::Range<usize>| text[r].parse::<u32>().ok();
@@ -329,10 +343,14 @@ impl QueryWriter {
 
     fn range(&mut self, prefix: &str, range: &DayRange) {
         if let Some(from) = range.from {
-            self.0.append_pair(&format!("{prefix}_from"), &from.format("%Y-%m-%d").to_string());
+            self.0.append_pair(
+                &format!("{prefix}_from"),
+                &from.format("%Y-%m-%d").to_string(),
+            );
         }
         if let Some(to) = range.to {
-            self.0.append_pair(&format!("{prefix}_to"), &to.format("%Y-%m-%d").to_string());
+            self.0
+                .append_pair(&format!("{prefix}_to"), &to.format("%Y-%m-%d").to_string());
         }
     }
 

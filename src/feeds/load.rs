@@ -279,16 +279,25 @@ pub async fn units_by_id(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<Uni
 }
 
 /// The active deals of a page of units (at most one each), in id order.
-pub async fn active_deals_of_units(conn: &mut PgConnection, unit_ids: &[i64]) -> Result<Vec<DealRow>> {
+pub async fn active_deals_of_units(
+    conn: &mut PgConnection,
+    unit_ids: &[i64],
+) -> Result<Vec<DealRow>> {
     const SQL: &str = concat!(
         deal_select!(),
         " where d.unit_id = any($1) and d.is_active order by d.id"
     );
-    Ok(sqlx::query_as(SQL).bind(unit_ids).fetch_all(&mut *conn).await?)
+    Ok(sqlx::query_as(SQL)
+        .bind(unit_ids)
+        .fetch_all(&mut *conn)
+        .await?)
 }
 
 /// Participants of the deals, ordered by deal, then by client id.
-pub async fn participants(conn: &mut PgConnection, deal_ids: &[i64]) -> Result<Vec<ParticipantRow>> {
+pub async fn participants(
+    conn: &mut PgConnection,
+    deal_ids: &[i64],
+) -> Result<Vec<ParticipantRow>> {
     const SQL: &str = "
         select p.deal_id, c.id, c.type, p.share_num, p.share_den, c.name,
                c.last_name, c.first_name, c.middle_name, c.birth_day, c.phones, c.email,
@@ -298,7 +307,10 @@ pub async fn participants(conn: &mut PgConnection, deal_ids: &[i64]) -> Result<V
           join clients c on c.id = p.client_id
          where p.deal_id = any($1)
          order by p.deal_id, c.id";
-    Ok(sqlx::query_as(SQL).bind(deal_ids).fetch_all(&mut *conn).await?)
+    Ok(sqlx::query_as(SQL)
+        .bind(deal_ids)
+        .fetch_all(&mut *conn)
+        .await?)
 }
 
 /// Custom field values of the deals, ordered by deal, then by field id.
@@ -310,7 +322,10 @@ pub async fn deal_fields(conn: &mut PgConnection, deal_ids: &[i64]) -> Result<Ve
           join deal_fields f on f.id = v.field_id
          where v.deal_id = any($1)
          order by v.deal_id, f.id";
-    Ok(sqlx::query_as(SQL).bind(deal_ids).fetch_all(&mut *conn).await?)
+    Ok(sqlx::query_as(SQL)
+        .bind(deal_ids)
+        .fetch_all(&mut *conn)
+        .await?)
 }
 
 /// Custom param values of the units, ordered by unit, then by param id.
@@ -322,7 +337,10 @@ pub async fn unit_params(conn: &mut PgConnection, unit_ids: &[i64]) -> Result<Ve
           join unit_params p on p.id = v.param_id
          where v.unit_id = any($1)
          order by v.unit_id, p.id";
-    Ok(sqlx::query_as(SQL).bind(unit_ids).fetch_all(&mut *conn).await?)
+    Ok(sqlx::query_as(SQL)
+        .bind(unit_ids)
+        .fetch_all(&mut *conn)
+        .await?)
 }
 
 /// Payments of the deals, ordered by deal, then by payment id.
@@ -332,7 +350,10 @@ pub async fn payments(conn: &mut PgConnection, deal_ids: &[i64]) -> Result<Vec<P
           from payments
          where deal_id = any($1)
          order by deal_id, id";
-    Ok(sqlx::query_as(SQL).bind(deal_ids).fetch_all(&mut *conn).await?)
+    Ok(sqlx::query_as(SQL)
+        .bind(deal_ids)
+        .fetch_all(&mut *conn)
+        .await?)
 }
 
 /// The children of a page of deals, each list sorted by deal id.

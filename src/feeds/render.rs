@@ -186,9 +186,13 @@ fn deal_fields(o: &mut Object, style: Style, deal: &DealRow, kids: DealKids<'_>)
     o.datetime("dt_created", deal.dt_created, style);
     o.datetime("dt_updated", deal.dt_updated, style);
     o.datetime("dt_status_changed", deal.dt_status_changed, style);
-    array(o.key("participants"), kids.participants, |out, p| participant(out, style, p));
+    array(o.key("participants"), kids.participants, |out, p| {
+        participant(out, style, p)
+    });
     custom_values(o.key("fields"), style, kids.fields);
-    array(o.key("payments"), kids.payments, |out, p| payment(out, style, p));
+    array(o.key("payments"), kids.payments, |out, p| {
+        payment(out, style, p)
+    });
 }
 
 fn unit_object(out: &mut Vec<u8>, style: Style, unit: &UnitRow, params: &[CustomValueRow]) {
@@ -362,6 +366,9 @@ mod tests {
     fn strings_are_escaped() {
         let mut out = Vec::new();
         string(&mut out, "ООО «СЗ \"Парк\"»\n\t\\");
-        assert_eq!(String::from_utf8(out).unwrap(), r#""ООО «СЗ \"Парк\"»\n\t\\""#);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#""ООО «СЗ \"Парк\"»\n\t\\""#
+        );
     }
 }

@@ -102,7 +102,12 @@ async fn produce(
     };
     match write_feed(&mut tx, &feed, &request, now, &mut body).await {
         Ok(count) => {
-            tracing::info!(feed_id = feed.id, kind = feed.kind.as_str(), count, "feed sent");
+            tracing::info!(
+                feed_id = feed.id,
+                kind = feed.kind.as_str(),
+                count,
+                "feed sent"
+            );
             let _ = tx.rollback().await;
         }
         Err(Stop::Gone) => tracing::info!(feed_id = feed.id, "client left before the feed ended"),
@@ -130,7 +135,10 @@ impl Writer {
     }
 
     async fn flush(&mut self) -> Result<(), Stop> {
-        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK * 2)));
+        let chunk = Bytes::from(std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(CHUNK * 2),
+        ));
         self.sender.send(Ok(chunk)).await.map_err(|_| Stop::Gone)
     }
 }
@@ -198,10 +206,19 @@ async fn write_deals(
             let unit = units
                 .binary_search_by_key(&deal.unit_id, |u| u.id)
                 .map(|i| &units[i])
-                .map_err(|_| Error::NotFound(format!("unit {} of deal {}", deal.unit_id, deal.id)))?;
+                .map_err(|_| {
+                    Error::NotFound(format!("unit {} of deal {}", deal.unit_id, deal.id))
+                })?;
             let unit_params = load::owned_by(&params, unit.id, |p| p.owner_id);
             item_separator(&mut body.buf, count);
-            render::deal_item(&mut body.buf, style, deal, children.of(deal.id), unit, unit_params);
+            render::deal_item(
+                &mut body.buf,
+                style,
+                deal,
+                children.of(deal.id),
+                unit,
+                unit_params,
+            );
             count += 1;
             body.flush_if_full().await?;
         }

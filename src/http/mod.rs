@@ -68,7 +68,12 @@ pub fn router(state: AppState) -> Router {
 pub async fn serve(settings: Settings, db: PgPool) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
-        .map_err(|e| Error::io(format!("DOMOFEED_BIND: cannot listen on {}", settings.bind), e))?;
+        .map_err(|e| {
+            Error::io(
+                format!("DOMOFEED_BIND: cannot listen on {}", settings.bind),
+                e,
+            )
+        })?;
     tracing::info!(address = %settings.bind, "serving feeds");
     let state = AppState {
         db,
@@ -122,8 +127,16 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Ok(Ok(applied)) if applied >= expected => {
             axum::Json(serde_json::json!({"status": "ready"})).into_response()
         }
-        Ok(Ok(_)) => error_response(StatusCode::SERVICE_UNAVAILABLE, None, "migrations are not applied"),
-        _ => error_response(StatusCode::SERVICE_UNAVAILABLE, None, "the database is unavailable"),
+        Ok(Ok(_)) => error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            "migrations are not applied",
+        ),
+        _ => error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            "the database is unavailable",
+        ),
     }
 }
 
@@ -132,5 +145,9 @@ async fn not_found() -> Response {
 }
 
 async fn method_not_allowed() -> Response {
-    error_response(StatusCode::METHOD_NOT_ALLOWED, None, "only GET is supported")
+    error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        "only GET is supported",
+    )
 }

@@ -31,13 +31,22 @@ pub async fn load_small_fixture(pool: &PgPool) {
 /// Runs `sql` with triggers off: sets timestamps to the values a test needs.
 pub async fn without_triggers(pool: &PgPool, sql: &str) {
     let mut conn = pool.acquire().await.unwrap();
-    let script = format!("set session_replication_role = replica; {sql}; set session_replication_role = origin;");
+    let script = format!(
+        "set session_replication_role = replica; {sql}; set session_replication_role = origin;"
+    );
     sqlx::raw_sql(&script).execute(&mut *conn).await.unwrap();
 }
 
 /// Sets a deal's dt_updated without the triggers moving it.
 pub async fn set_deal_updated(pool: &PgPool, deal_id: i64, at: DateTime<Utc>) {
-    without_triggers(pool, &format!("update deals set dt_updated = '{}' where id = {deal_id}", at.to_rfc3339())).await;
+    without_triggers(
+        pool,
+        &format!(
+            "update deals set dt_updated = '{}' where id = {deal_id}",
+            at.to_rfc3339()
+        ),
+    )
+    .await;
 }
 
 pub struct TestApp {
@@ -99,7 +108,12 @@ impl TestApp {
         let (id, token) = admin::create(
             &self.pool,
             &self.key,
-            NewFeed { account_id, kind, name: None, house_ids },
+            NewFeed {
+                account_id,
+                kind,
+                name: None,
+                house_ids,
+            },
         )
         .await
         .unwrap();

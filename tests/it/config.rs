@@ -9,7 +9,10 @@ fn load(raw: RawSettings) -> Result<Settings, String> {
 #[test]
 fn defaults() {
     let settings = load(RawSettings::default()).unwrap();
-    assert_eq!(settings.database_url.as_str(), "postgres://postgres@127.0.0.1:5432/domofeed");
+    assert_eq!(
+        settings.database_url.as_str(),
+        "postgres://postgres@127.0.0.1:5432/domofeed"
+    );
     assert_eq!(settings.bind.to_string(), "127.0.0.1:8080");
     assert_eq!(settings.public_url.as_str(), "http://127.0.0.1:8080/");
     assert_eq!(settings.pool_size, 10);
@@ -18,14 +21,62 @@ fn defaults() {
 #[test]
 fn wrong_values_name_the_setting_in_one_line() {
     let cases = [
-        (RawSettings { bind: Some("localhost".into()), ..Default::default() }, "DOMOFEED_BIND"),
-        (RawSettings { database_url: Some("mysql://x".into()), ..Default::default() }, "DATABASE_URL"),
-        (RawSettings { public_url: Some("feeds.example.ru".into()), ..Default::default() }, "DOMOFEED_PUBLIC_URL"),
-        (RawSettings { secret_key: Some("abc".into()), ..Default::default() }, "DOMOFEED_SECRET_KEY"),
-        (RawSettings { pool_size: Some("0".into()), ..Default::default() }, "DOMOFEED_POOL_SIZE"),
-        (RawSettings { pool_size: Some("ten".into()), ..Default::default() }, "DOMOFEED_POOL_SIZE"),
-        (RawSettings { acquire_timeout: Some("-1".into()), ..Default::default() }, "DOMOFEED_ACQUIRE_TIMEOUT"),
-        (RawSettings { statement_timeout: Some("1e9".into()), ..Default::default() }, "DOMOFEED_STATEMENT_TIMEOUT"),
+        (
+            RawSettings {
+                bind: Some("localhost".into()),
+                ..Default::default()
+            },
+            "DOMOFEED_BIND",
+        ),
+        (
+            RawSettings {
+                database_url: Some("mysql://x".into()),
+                ..Default::default()
+            },
+            "DATABASE_URL",
+        ),
+        (
+            RawSettings {
+                public_url: Some("feeds.example.ru".into()),
+                ..Default::default()
+            },
+            "DOMOFEED_PUBLIC_URL",
+        ),
+        (
+            RawSettings {
+                secret_key: Some("abc".into()),
+                ..Default::default()
+            },
+            "DOMOFEED_SECRET_KEY",
+        ),
+        (
+            RawSettings {
+                pool_size: Some("0".into()),
+                ..Default::default()
+            },
+            "DOMOFEED_POOL_SIZE",
+        ),
+        (
+            RawSettings {
+                pool_size: Some("ten".into()),
+                ..Default::default()
+            },
+            "DOMOFEED_POOL_SIZE",
+        ),
+        (
+            RawSettings {
+                acquire_timeout: Some("-1".into()),
+                ..Default::default()
+            },
+            "DOMOFEED_ACQUIRE_TIMEOUT",
+        ),
+        (
+            RawSettings {
+                statement_timeout: Some("1e9".into()),
+                ..Default::default()
+            },
+            "DOMOFEED_STATEMENT_TIMEOUT",
+        ),
     ];
     for (raw, name) in cases {
         let error = load(raw).unwrap_err();
@@ -47,7 +98,11 @@ fn debug_never_prints_secrets() {
     assert!(!shown.contains(&"ab".repeat(32)), "{shown}");
     assert!(shown.contains("app:***@db"), "{shown}");
     // Even a URL that does not parse keeps its password out of the error.
-    let error = load(RawSettings { database_url: Some("postgres//app:hunter2@db".into()), ..Default::default() }).unwrap_err();
+    let error = load(RawSettings {
+        database_url: Some("postgres//app:hunter2@db".into()),
+        ..Default::default()
+    })
+    .unwrap_err();
     assert!(!error.contains("hunter2"), "{error}");
 }
 
@@ -55,18 +110,32 @@ fn debug_never_prints_secrets() {
 fn toml_file_is_below_env_and_flags() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("domofeed.toml");
-    std::fs::write(&file, "bind = \"0.0.0.0:9000\"\npool_size = 3\npublic_url = \"https://feeds.example.ru\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "bind = \"0.0.0.0:9000\"\npool_size = 3\npublic_url = \"https://feeds.example.ru\"\n",
+    )
+    .unwrap();
     let from_file = Settings::load(&RawSettings::default(), Some(&file)).unwrap();
     assert_eq!(from_file.bind.to_string(), "0.0.0.0:9000");
     assert_eq!(from_file.pool_size, 3);
-    let cli = RawSettings { pool_size: Some("7".into()), ..Default::default() };
+    let cli = RawSettings {
+        pool_size: Some("7".into()),
+        ..Default::default()
+    };
     let merged = Settings::load(&cli, Some(&file)).unwrap();
     assert_eq!(merged.pool_size, 7);
     assert_eq!(merged.public_url.as_str(), "https://feeds.example.ru/");
 
     std::fs::write(&file, "pool_sise = 3\n").unwrap();
-    let error = Settings::load(&RawSettings::default(), Some(&file)).unwrap_err().to_string();
-    assert!(error.contains("pool_sise") && !error.contains('\n'), "{error}");
-    let missing = Settings::load(&RawSettings::default(), Some(&dir.path().join("nope.toml"))).unwrap_err().to_string();
+    let error = Settings::load(&RawSettings::default(), Some(&file))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("pool_sise") && !error.contains('\n'),
+        "{error}"
+    );
+    let missing = Settings::load(&RawSettings::default(), Some(&dir.path().join("nope.toml")))
+        .unwrap_err()
+        .to_string();
     assert!(missing.contains("nope.toml"), "{missing}");
 }

@@ -14,28 +14,43 @@ use crate::common::{load_small_fixture, TestApp};
 async fn token_is_stored_as_digest_and_ciphertext_only(pool: PgPool) {
     load_small_fixture(&pool).await;
     let key = SecretKey::generate();
-    let new = NewFeed { account_id: 1, kind: FeedKind::Deals, name: None, house_ids: vec![2, 1, 2] };
+    let new = NewFeed {
+        account_id: 1,
+        kind: FeedKind::Deals,
+        name: None,
+        house_ids: vec![2, 1, 2],
+    };
     let (id, token) = admin::create(&pool, &key, new).await.unwrap();
 
-    let row: (Vec<u8>, Vec<u8>, String, Vec<i64>) =
-        sqlx::query_as("select token_sha256, token_sealed, name, house_ids from feeds where id = $1")
-            .bind(id)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let row: (Vec<u8>, Vec<u8>, String, Vec<i64>) = sqlx::query_as(
+        "select token_sha256, token_sealed, name, house_ids from feeds where id = $1",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(row.0, token.sha256());
     let everything: String = sqlx::query_scalar("select f::text from feeds f where id = $1")
         .bind(id)
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert!(!everything.contains(token.expose()), "the plain token is in the row");
-    assert!(!everything.contains(&hex_of(token.expose())), "the plain token is in the row as hex");
+    assert!(
+        !everything.contains(token.expose()),
+        "the plain token is in the row"
+    );
+    assert!(
+        !everything.contains(&hex_of(token.expose())),
+        "the plain token is in the row as hex"
+    );
     assert_eq!(row.2, "Полный от сделок");
     assert_eq!(row.3, vec![1, 2]);
     assert_eq!(admin::reveal(&pool, &key, id).await.unwrap(), token);
     // Another key cannot open it, and says what to do.
-    let error = admin::reveal(&pool, &SecretKey::generate(), id).await.unwrap_err().to_string();
+    let error = admin::reveal(&pool, &SecretKey::generate(), id)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("rotate"), "{error}");
 }
 
@@ -47,11 +62,27 @@ fn hex_of(text: &str) -> String {
 async fn create_checks_account_and_houses(pool: PgPool) {
     load_small_fixture(&pool).await;
     let key = SecretKey::generate();
-    let missing = NewFeed { account_id: 99, kind: FeedKind::Units, name: None, house_ids: vec![] };
-    assert!(matches!(admin::create(&pool, &key, missing).await, Err(Error::NotFound(_))));
+    let missing = NewFeed {
+        account_id: 99,
+        kind: FeedKind::Units,
+        name: None,
+        house_ids: vec![],
+    };
+    assert!(matches!(
+        admin::create(&pool, &key, missing).await,
+        Err(Error::NotFound(_))
+    ));
     // House 3 belongs to account 2.
-    let foreign = NewFeed { account_id: 1, kind: FeedKind::Units, name: None, house_ids: vec![1, 3] };
-    let error = admin::create(&pool, &key, foreign).await.unwrap_err().to_string();
+    let foreign = NewFeed {
+        account_id: 1,
+        kind: FeedKind::Units,
+        name: None,
+        house_ids: vec![1, 3],
+    };
+    let error = admin::create(&pool, &key, foreign)
+        .await
+        .unwrap_err()
+        .to_string();
     assert_eq!(error, "houses: house 3 does not belong to account 1");
 }
 
@@ -61,19 +92,38 @@ async fn rotate_and_revoke_over_http(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let old_path = app.feed(1, FeedKind::Deals, vec![]).await;
     assert_eq!(app.get(&old_path).await.status, 200);
-    let id: i64 = old_path.trim_start_matches("/dc-api/feeds/").split('-').next().unwrap().parse().unwrap();
+    let id: i64 = old_path
+        .trim_start_matches("/dc-api/feeds/")
+        .split('-')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
 
     let token = admin::rotate(&pool, &app.key, id).await.unwrap();
     let new_path = format!("/dc-api/feeds/{id}-{}/", token.expose());
-    assert_eq!(app.get(&old_path).await.status, 404, "the old URL stops working");
+    assert_eq!(
+        app.get(&old_path).await.status,
+        404,
+        "the old URL stops working"
+    );
     assert_eq!(app.get(&new_path).await.status, 200);
     assert_eq!(admin::reveal(&pool, &app.key, id).await.unwrap(), token);
 
     admin::revoke(&pool, id).await.unwrap();
     assert_eq!(app.get(&new_path).await.status, 404);
-    assert!(matches!(admin::reveal(&pool, &app.key, id).await, Err(Error::NotFound(_))));
-    assert!(matches!(admin::rotate(&pool, &app.key, id).await, Err(Error::NotFound(_))));
-    assert!(matches!(admin::revoke(&pool, id).await, Err(Error::NotFound(_))));
+    assert!(matches!(
+        admin::reveal(&pool, &app.key, id).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        admin::rotate(&pool, &app.key, id).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        admin::revoke(&pool, id).await,
+        Err(Error::NotFound(_))
+    ));
 
     let listed = admin::list(&pool, Some(1)).await.unwrap();
     assert_eq!(listed.len(), 1);
@@ -85,11 +135,16 @@ async fn reading_a_feed_records_last_use(pool: PgPool) {
     load_small_fixture(&pool).await;
     let app = TestApp::spawn(pool.clone()).await;
     let path = app.feed(1, FeedKind::Units, vec![]).await;
-    assert!(admin::list(&pool, Some(1)).await.unwrap()[0].dt_last_used.is_none());
+    assert!(admin::list(&pool, Some(1)).await.unwrap()[0]
+        .dt_last_used
+        .is_none());
     assert_eq!(app.get(&path).await.status, 200);
     // Recorded in the background, after the response started.
     for _ in 0..100 {
-        if admin::list(&pool, Some(1)).await.unwrap()[0].dt_last_used.is_some() {
+        if admin::list(&pool, Some(1)).await.unwrap()[0]
+            .dt_last_used
+            .is_some()
+        {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -119,8 +174,22 @@ async fn cli_round_trip(pool: PgPool) {
         assert!(output.status.success(), "{args:?}: {stderr}");
         (stdout, stderr)
     };
-    let (created, stderr) = run(&["feed", "create", "--account", "1", "--kind", "units", "--houses", "2-1", "--name", "Для 1С"]);
-    assert!(stderr.contains("created a new secret key"), "first use creates the key file: {stderr}");
+    let (created, stderr) = run(&[
+        "feed",
+        "create",
+        "--account",
+        "1",
+        "--kind",
+        "units",
+        "--houses",
+        "2-1",
+        "--name",
+        "Для 1С",
+    ]);
+    assert!(
+        stderr.contains("created a new secret key"),
+        "first use creates the key file: {stderr}"
+    );
     assert!(dir.path().join("config/secret.key").exists());
     let url_line = created.trim_end();
     assert_eq!(created.lines().count(), 1);
@@ -131,7 +200,14 @@ async fn cli_round_trip(pool: PgPool) {
         .map(|(_, token)| token.to_owned())
         .unwrap_or_else(|| panic!("unexpected URL {url_line}"));
     assert_eq!(token.len(), 64);
-    let id = url_line.split('/').nth(5).unwrap().split('-').next().unwrap().to_owned();
+    let id = url_line
+        .split('/')
+        .nth(5)
+        .unwrap()
+        .split('-')
+        .next()
+        .unwrap()
+        .to_owned();
 
     assert_eq!(run(&["feed", "show", &id]).0, created);
     let (listed, _) = run(&["feed", "list", "--account", "1"]);
@@ -146,7 +222,16 @@ async fn cli_round_trip(pool: PgPool) {
     assert!(listed.contains("revoked"), "{listed}");
 
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_domofeed"))
-        .args(["feed", "create", "--account", "1", "--kind", "units", "--houses", "1-x"])
+        .args([
+            "feed",
+            "create",
+            "--account",
+            "1",
+            "--kind",
+            "units",
+            "--houses",
+            "1-x",
+        ])
         .output()
         .unwrap();
     assert!(!bad.status.success());

@@ -33,15 +33,30 @@ fn every_deal_parameter() {
     assert_eq!(
         query.filter,
         DealFilter {
-            dt_updated: DayRange { from: Some(day("2023-08-23")), to: Some(day("2023-08-26")) },
+            dt_updated: DayRange {
+                from: Some(day("2023-08-23")),
+                to: Some(day("2023-08-26"))
+            },
             dt_updated_last_days: Some(2),
             deal_status: Some(vec![12, 14]),
             deal_ids: Some(vec![3, 5]),
             deal_dogovor_number: Some("ДДУ-К2/118".into()),
-            dt_status_changed: DayRange { from: Some(day("2023-01-01")), to: None },
-            dogovor_day: DayRange { from: None, to: Some(day("2024-02-29")) },
-            day_reg_start: DayRange { from: Some(day("2023-01-02")), to: None },
-            day_reg_end: DayRange { from: Some(day("2023-01-03")), to: Some(day("2023-01-03")) },
+            dt_status_changed: DayRange {
+                from: Some(day("2023-01-01")),
+                to: None
+            },
+            dogovor_day: DayRange {
+                from: None,
+                to: Some(day("2024-02-29"))
+            },
+            day_reg_start: DayRange {
+                from: Some(day("2023-01-02")),
+                to: None
+            },
+            day_reg_end: DayRange {
+                from: Some(day("2023-01-03")),
+                to: Some(day("2023-01-03"))
+            },
             flat_status: Some(vec![1, 3]),
             only_active: true,
             flat_ids: Some(vec![9]),
@@ -53,7 +68,10 @@ fn every_deal_parameter() {
 
 #[test]
 fn units_take_their_parameters_and_ignore_deal_ones() {
-    let query = parse_units("ids=3-1&flat_ids=1&flat_status=0&dt_updated_last_days=7&deal_status=1&only_active=1&_t=9").unwrap();
+    let query = parse_units(
+        "ids=3-1&flat_ids=1&flat_status=0&dt_updated_last_days=7&deal_status=1&only_active=1&_t=9",
+    )
+    .unwrap();
     assert_eq!(
         query.filter,
         UnitFilter {
@@ -64,7 +82,10 @@ fn units_take_their_parameters_and_ignore_deal_ones() {
             dt_updated_last_days: Some(7),
         }
     );
-    assert_eq!(query.ignored_params, vec!["deal_status", "only_active", "_t"]);
+    assert_eq!(
+        query.ignored_params,
+        vec!["deal_status", "only_active", "_t"]
+    );
 }
 
 #[test]
@@ -73,9 +94,18 @@ fn empty_and_trivial_queries() {
     assert_eq!(query.filter, DealFilter::default());
     assert_eq!(query.date_format.pattern(), "DD.MM.YYYY");
     assert!(query.ignored_params.is_empty());
-    assert_eq!(parse_deals("&&only_active=0&").unwrap().filter, DealFilter::default());
+    assert_eq!(
+        parse_deals("&&only_active=0&").unwrap().filter,
+        DealFilter::default()
+    );
     // The same value twice is one parameter.
-    assert_eq!(parse_deals("deal_ids=1&deal_ids=1").unwrap().filter.deal_ids, Some(vec![1]));
+    assert_eq!(
+        parse_deals("deal_ids=1&deal_ids=1")
+            .unwrap()
+            .filter
+            .deal_ids,
+        Some(vec![1])
+    );
 }
 
 #[test]
@@ -87,15 +117,27 @@ fn every_error_names_its_parameter() {
         ("dt_updated_from=23-08-2023", "dt_updated_from"),
         ("dt_updated_from=2023-08-23T00:00", "dt_updated_from"),
         ("dt_updated_from=", "dt_updated_from"),
-        ("dt_updated_from=2023-08-26&dt_updated_to=2023-08-23", "dt_updated_from"),
-        ("dt_status_changed_from=2023-08-26&dt_status_changed_to=2023-08-25", "dt_status_changed_from"),
-        ("dogovor_day_from=2024-01-02&dogovor_day_to=2024-01-01", "dogovor_day_from"),
+        (
+            "dt_updated_from=2023-08-26&dt_updated_to=2023-08-23",
+            "dt_updated_from",
+        ),
+        (
+            "dt_status_changed_from=2023-08-26&dt_status_changed_to=2023-08-25",
+            "dt_status_changed_from",
+        ),
+        (
+            "dogovor_day_from=2024-01-02&dogovor_day_to=2024-01-01",
+            "dogovor_day_from",
+        ),
         ("day_reg_start_to=2024-00-01", "day_reg_start_to"),
         ("day_reg_end_from=x", "day_reg_end_from"),
         ("dt_updated_last_days=0", "dt_updated_last_days"),
         ("dt_updated_last_days=-1", "dt_updated_last_days"),
         ("dt_updated_last_days=1.5", "dt_updated_last_days"),
-        ("dt_updated_last_days=99999999999999999999999", "dt_updated_last_days"),
+        (
+            "dt_updated_last_days=99999999999999999999999",
+            "dt_updated_last_days",
+        ),
         ("deal_status=12-x", "deal_status"),
         ("deal_status=12--13", "deal_status"),
         ("deal_status=-12", "deal_status"),
@@ -124,9 +166,20 @@ fn every_error_names_its_parameter() {
 #[test]
 fn lists_hold_at_most_ten_thousand_values() {
     let ok: Vec<String> = (1..=10_000).map(|i| i.to_string()).collect();
-    assert_eq!(parse_deals(&format!("deal_ids={}", ok.join("-"))).unwrap().filter.deal_ids.unwrap().len(), 10_000);
+    assert_eq!(
+        parse_deals(&format!("deal_ids={}", ok.join("-")))
+            .unwrap()
+            .filter
+            .deal_ids
+            .unwrap()
+            .len(),
+        10_000
+    );
     let too_many: Vec<String> = (1..=10_001).map(|i| i.to_string()).collect();
-    assert_eq!(rejected_parameter(parse_deals(&format!("deal_ids={}", too_many.join("-")))), "deal_ids");
+    assert_eq!(
+        rejected_parameter(parse_deals(&format!("deal_ids={}", too_many.join("-")))),
+        "deal_ids"
+    );
 }
 
 #[test]
@@ -152,32 +205,63 @@ fn filters_render_back_to_the_same_filter() {
 }
 
 fn deal_filter_strategy() -> impl Strategy<Value = DealFilter> {
-    let date = (1i32..=9999, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap());
-    let range = (proptest::option::of(date.clone()), proptest::option::of(date)).prop_map(|(a, b)| match (a, b) {
-        (Some(a), Some(b)) => DayRange { from: Some(a.min(b)), to: Some(a.max(b)) },
-        (from, to) => DayRange { from, to },
-    });
-    let ids = proptest::option::of(proptest::collection::btree_set(1i64..=i64::MAX, 1..20).prop_map(|s| s.into_iter().collect::<Vec<_>>()));
-    let statuses = proptest::option::of(proptest::collection::btree_set(0i16..=3, 1..4).prop_map(|s| s.into_iter().collect::<Vec<_>>()));
+    let date = (1i32..=9999, 1u32..=12, 1u32..=28)
+        .prop_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap());
+    let range = (
+        proptest::option::of(date.clone()),
+        proptest::option::of(date),
+    )
+        .prop_map(|(a, b)| match (a, b) {
+            (Some(a), Some(b)) => DayRange {
+                from: Some(a.min(b)),
+                to: Some(a.max(b)),
+            },
+            (from, to) => DayRange { from, to },
+        });
+    let ids = proptest::option::of(
+        proptest::collection::btree_set(1i64..=i64::MAX, 1..20)
+            .prop_map(|s| s.into_iter().collect::<Vec<_>>()),
+    );
+    let statuses = proptest::option::of(
+        proptest::collection::btree_set(0i16..=3, 1..4)
+            .prop_map(|s| s.into_iter().collect::<Vec<_>>()),
+    );
     (
-        (range.clone(), proptest::option::of(1u64..=u64::MAX), ids.clone(), ids.clone()),
-        (proptest::option::of(".{1,20}"), range.clone(), range.clone(), range.clone(), range),
+        (
+            range.clone(),
+            proptest::option::of(1u64..=u64::MAX),
+            ids.clone(),
+            ids.clone(),
+        ),
+        (
+            proptest::option::of(".{1,20}"),
+            range.clone(),
+            range.clone(),
+            range.clone(),
+            range,
+        ),
         (statuses, any::<bool>(), ids),
     )
-        .prop_map(|((dt_updated, last, deal_status, deal_ids), (number, status_changed, dogovor, start, end), (flat_status, only_active, flat_ids))| DealFilter {
-            dt_updated,
-            dt_updated_last_days: last,
-            deal_status,
-            deal_ids,
-            deal_dogovor_number: number,
-            dt_status_changed: status_changed,
-            dogovor_day: dogovor,
-            day_reg_start: start,
-            day_reg_end: end,
-            flat_status,
-            only_active,
-            flat_ids,
-        })
+        .prop_map(
+            |(
+                (dt_updated, last, deal_status, deal_ids),
+                (number, status_changed, dogovor, start, end),
+                (flat_status, only_active, flat_ids),
+            )| DealFilter {
+                dt_updated,
+                dt_updated_last_days: last,
+                deal_status,
+                deal_ids,
+                deal_dogovor_number: number,
+                dt_status_changed: status_changed,
+                dogovor_day: dogovor,
+                day_reg_start: start,
+                day_reg_end: end,
+                flat_status,
+                only_active,
+                flat_ids,
+            },
+        )
 }
 
 proptest! {
