@@ -4,7 +4,9 @@
 mod common;
 mod config;
 mod deals_feed;
+mod demo_feeds;
 mod feed_links;
 mod filters;
+mod seed;
 mod timestamps;
 mod units_feed;
