@@ -20,5 +20,7 @@ ENV DOMOFEED_BIND=0.0.0.0:8080 \
 VOLUME ["/app/data"]
 USER domofeed
 EXPOSE 8080
+# GET /readyz from the binary itself: the image has no curl.
+HEALTHCHECK --interval=10s --timeout=6s --start-period=30s --retries=3 CMD ["domofeed", "healthcheck"]
 ENTRYPOINT ["domofeed"]
 CMD ["serve"]

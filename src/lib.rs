@@ -11,15 +11,19 @@ pub mod cli;
 pub mod config;
 /// Pool, database creation, migrations.
 pub mod db;
+/// The feed API described: the OpenAPI document and the `/docs` page that renders it.
+pub mod docs;
 /// The one error type of the crate.
 pub mod error;
 /// The two feeds: filters, dates, rendering, streaming.
 pub mod feeds;
 /// The HTTP server: router, state, error responses.
 pub mod http;
+/// Prometheus metrics: requests, feed sizes and times, the database pool.
+pub mod metrics;
 /// Deterministic, realistic demo and benchmark data.
 pub mod seed;
-/// Logging setup.
+/// Logging setup: human-readable or JSON lines.
 pub mod telemetry;
 
 pub use error::{Error, Result};

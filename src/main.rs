@@ -6,7 +6,10 @@ use domofeed::cli::{self, Cli};
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Cli::parse();
-    domofeed::telemetry::init();
+    if let Err(e) = domofeed::telemetry::init() {
+        eprintln!("domofeed: {e}");
+        return ExitCode::FAILURE;
+    }
     match cli::run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

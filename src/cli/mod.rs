@@ -1,6 +1,7 @@
 //! The command line: `domofeed serve | migrate | seed | feed … | demo`.
 
 mod feed;
+mod healthcheck;
 
 use std::path::PathBuf;
 
@@ -43,6 +44,8 @@ pub enum Command {
     Feed(feed::FeedCommand),
     /// Migrate, seed a demo account when there is none, print a deals and a units feed URL, serve
     Demo,
+    /// Exit 0 when the server on DOMOFEED_BIND answers /readyz, else 1 (a container probe)
+    Healthcheck,
 }
 
 #[derive(Debug, clap::Args)]
@@ -128,6 +131,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Feed(command) => feed::run(&settings, command).await,
         Command::Demo => demo(settings).await,
+        Command::Healthcheck => healthcheck::run(settings.bind).await,
     }
 }
 

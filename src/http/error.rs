@@ -29,6 +29,9 @@ pub fn error_response(status: StatusCode, parameter: Option<&str>, text: &str) -
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
+        if matches!(self, Error::Database(sqlx::Error::PoolTimedOut)) {
+            crate::metrics::pool_timed_out();
+        }
         match &self {
             Error::BadRequest { parameter, text } => {
                 error_response(StatusCode::BAD_REQUEST, Some(parameter), text)

@@ -2,20 +2,19 @@
 
 mod error;
 mod feed;
+mod ops;
 
 use std::{sync::Arc, time::Duration};
 
 use axum::{
-    extract::{MatchedPath, Request, State},
+    extract::State,
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
     Router,
 };
 use sqlx::PgPool;
-use tower_http::{
-    compression::CompressionLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
-};
+use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 pub use error::error_response;
 
@@ -37,12 +36,17 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
-        .layer(CompressionLayer::new().gzip(true))
+        // Feed and API answers are JSON; the operations routes merged below set their own type.
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json; charset=utf-8"),
         ))
+        // --- operations (ops.rs): /docs, /openapi.json, /metrics; metering of every answer ---
+        .merge(ops::routes())
+        .layer(axum::middleware::from_fn(crate::metrics::track))
+        // ---
+        .with_state(state)
+        .layer(ops::compression())
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -55,13 +59,14 @@ pub fn router(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            let route = request
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or("unmatched", MatchedPath::as_str);
-            tracing::info_span!("request", method = %request.method(), route, feed_id = tracing::field::Empty)
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(ops::span)
+                .on_response(ops::on_response),
+        )
+        // --- operations: a request id for the span (outermost) and the response header ---
+        .layer(ops::propagate_request_id())
+        .layer(ops::set_request_id())
 }
 
 /// Binds, then serves until Ctrl-C or SIGTERM.

@@ -1,0 +1,88 @@
+//! The OpenAPI 3.1 document of the feed URL, served at `/openapi.json`.
+
+use utoipa::{
+    openapi::{schema::AdditionalProperties, OpenApi as Document, RefOr, Schema},
+    OpenApi,
+};
+
+use super::{params::FeedQuery, schemas::*};
+
+/// A live JSON feed of a developer's CRM for 1C: deals ("Полный от сделок") or units ("Полный от
+/// помещений"), built from the database at each request (no caching), one consistent snapshot
+/// per response, items ordered by id.
+///
+/// The URL is a secret: `feed` is `{feed_id}-{token}`, the token 64 letters and digits. The
+/// trailing slash is optional. Unknown id, wrong token and revoked feed all answer the same 404.
+/// Every answer is `application/json; charset=utf-8` (no BOM) with `Cache-Control: no-store`;
+/// gzip, br or zstd only when `Accept-Encoding` asks. If the database fails after the body has
+/// started, the transfer is cut off (the chunked body is never terminated): a body that does not
+/// parse is an incomplete feed and must be fetched again.
+#[utoipa::path(
+    get,
+    path = "/dc-api/feeds/{feed}/",
+    operation_id = "feed",
+    tag = "feeds",
+    params(
+        ("feed" = String, Path, description = "`{feed_id}-{token}`: the feed's id, a dash, its 64-character token.",
+         pattern = r"^[1-9][0-9]*-[A-Za-z0-9]{64}$"),
+        FeedQuery,
+    ),
+    responses(
+        (status = 200, description = "The feed: `DealsFeed` or `UnitsFeed` by the link's kind.",
+         body = FeedBody, content_type = "application/json"),
+        (status = 400, description = "A known parameter with a wrong value; `parameter` names it.",
+         body = ErrorBody, content_type = "application/json",
+         example = json!({"status": "error", "parameter": "dt_updated_from",
+                          "text": "dt_updated_from: expected a date YYYY-MM-DD, got \"2023-13-01\""})),
+        (status = 404, description = "Unknown feed id, wrong token or revoked feed (all the same).",
+         body = ErrorBody, content_type = "application/json",
+         example = json!({"status": "error", "parameter": null, "text": "feed not found"})),
+        (status = 429, description = "This feed was asked for too often: retry after `Retry-After` seconds.",
+         body = ErrorBody, content_type = "application/json",
+         headers(("Retry-After" = u32, description = "Seconds to wait before retrying."))),
+        (status = 503, description = "The database is unavailable or busy: retry after `Retry-After` seconds.",
+         body = ErrorBody, content_type = "application/json",
+         headers(("Retry-After" = u32, description = "Seconds to wait before retrying.")),
+         example = json!({"status": "error", "parameter": null, "text": "the database is unavailable, retry later"})),
+    )
+)]
+#[allow(dead_code)]
+fn feed() {}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "domofeed",
+        description = "Two live JSON feeds of a real-estate CRM for 1C, compatible with \
+                       Domoplaner's «Фиды данных для 1С». The contract, field by field: FEEDS.md; \
+                       a guide for 1C integrators (in Russian): docs/1c.md.",
+    ),
+    paths(feed),
+    components(schemas(
+        DealsFeed, UnitsFeed, FeedBody, DealsItem, UnitsItem, Meta, FeedKind, Deal, Unit,
+        Participant, ParticipantType, Passport, Payment, PaymentType, Manager, CustomValue,
+        CustomType, Titled, House, Organization, Date, DateTime, ErrorBody, ErrorStatus,
+    )),
+    tags((name = "feeds", description = "The feed URL"))
+)]
+struct FeedsApi;
+
+/// The document, made strict: every object requires all its properties (a missing value is
+/// `null`, never an absent key) and allows no others, so a validator catches any drift.
+pub fn document() -> Document {
+    let mut doc = FeedsApi::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    if let Some(components) = doc.components.as_mut() {
+        for schema in components.schemas.values_mut() {
+            if let RefOr::T(Schema::Object(object)) = schema {
+                if object.properties.is_empty() {
+                    continue;
+                }
+                object.required = object.properties.keys().cloned().collect();
+                object.additional_properties =
+                    Some(Box::new(AdditionalProperties::FreeForm(false)));
+            }
+        }
+    }
+    doc
+}

@@ -1,0 +1,162 @@
+//! The binary itself: `domofeed healthcheck` (the container probe), `DOMOFEED_LOG_FORMAT`, and
+//! JSON log lines that carry the request id.
+
+use std::process::{Command, Output, Stdio};
+
+use sqlx::PgPool;
+
+use crate::common::TestApp;
+
+const BIN: &str = env!("CARGO_BIN_EXE_domofeed");
+
+/// Runs the binary off the test's runtime thread (the server under test lives on it).
+async fn run(args: &[&str], env: &[(&str, String)]) -> Output {
+    let mut command = Command::new(BIN);
+    command.args(args).env_remove("DOMOFEED_LOG_FORMAT");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// DATABASE_URL of the test's own database.
+fn database_url(pool: &PgPool) -> String {
+    let base = std::env::var("DATABASE_URL").unwrap();
+    let mut url = url::Url::parse(&base).unwrap();
+    url.set_path(pool.connect_options().get_database().unwrap());
+    url.to_string()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
+async fn healthcheck_exits_0_when_ready_and_1_otherwise(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let ready = run(
+        &["healthcheck"],
+        &[("DOMOFEED_BIND", app.address.to_string())],
+    )
+    .await;
+    assert_eq!(ready.status.code(), Some(0), "{}", stderr(&ready));
+
+    let port = free_port();
+    let nobody = run(
+        &["healthcheck"],
+        &[("DOMOFEED_BIND", format!("127.0.0.1:{port}"))],
+    )
+    .await;
+    assert_eq!(nobody.status.code(), Some(1));
+    let text = stderr(&nobody);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("healthcheck"), "{text}");
+}
+
+#[tokio::test]
+async fn a_wrong_log_format_is_one_line_naming_the_variable() {
+    let output = run(
+        &["healthcheck"],
+        &[("DOMOFEED_LOG_FORMAT", "yaml".to_string())],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "domofeed: DOMOFEED_LOG_FORMAT: expected text or json, got \"yaml\"\n"
+    );
+}
+
+/// A child server, killed however the test ends (it holds the test's database open).
+struct Server(Option<std::process::Child>);
+
+impl Server {
+    async fn stop(&mut self) -> Output {
+        let mut child = self.0.take().unwrap();
+        let _ = child.kill();
+        tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
+async fn json_logs_carry_the_request_id_and_route(pool: PgPool) {
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(BIN);
+    command
+        .arg("serve")
+        .env("DATABASE_URL", database_url(&pool))
+        .env("DOMOFEED_BIND", &bind)
+        .env("DOMOFEED_SECRET_KEY_FILE", dir.path().join("secret.key"))
+        .env("DOMOFEED_LOG_FORMAT", "json")
+        .env("RUST_LOG", "warn,domofeed=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut server = Server(Some(command.spawn().unwrap()));
+
+    let client = reqwest::Client::new();
+    let mut answered = false;
+    for _ in 0..100 {
+        let sent = client
+            .get(format!("http://{bind}/healthz"))
+            .header("x-request-id", "probe-7")
+            .send()
+            .await;
+        if let Ok(response) = sent {
+            assert_eq!(response.headers()["x-request-id"], "probe-7");
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let secret = client
+        .get(format!("http://{bind}/dc-api/feeds/1-{}/", "S".repeat(64)))
+        .send()
+        .await
+        .unwrap();
+    let status = secret.status();
+    let output = server.stop().await;
+    assert!(answered, "the server never answered: {}", stderr(&output));
+    assert_eq!(status, 404, "{}", stderr(&output));
+
+    let text = stderr(&output);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let answer = lines
+        .iter()
+        .find(|l| l["spans"][0]["request_id"] == "probe-7")
+        .unwrap_or_else(|| panic!("no line with the request id:\n{text}"));
+    assert_eq!(answer["spans"][0]["route"], "/healthz");
+    assert_eq!(answer["fields"]["message"], "answered");
+    assert_eq!(answer["fields"]["status"], 200);
+    let feed = lines
+        .iter()
+        .find(|l| l["spans"][0]["route"] == "/dc-api/feeds/{feed}/")
+        .unwrap_or_else(|| panic!("no line for the feed request:\n{text}"));
+    assert!(feed["spans"][0]["request_id"].as_str().unwrap().len() == 36);
+    assert!(!text.contains(&"S".repeat(64)), "the token is never logged");
+}
