@@ -6,11 +6,12 @@
 
 use std::{
     fmt,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
     time::Duration,
 };
 
+use ipnet::IpNet;
 use serde::Deserialize;
 use url::Url;
 
@@ -58,6 +59,25 @@ pub struct RawSettings {
     #[arg(long, env = "DOMOFEED_STATEMENT_TIMEOUT", global = true)]
     #[serde(default, deserialize_with = "text_or_number")]
     pub statement_timeout: Option<String>,
+    /// Feed bodies built at once; more get a fast 503 [default: 8]
+    #[arg(long, env = "DOMOFEED_MAX_FEED_BUILDS", global = true)]
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub max_feed_builds: Option<String>,
+    /// Requests per minute one feed may make (bursts of 10 allowed); more get 429 [default: 60]
+    #[arg(long, env = "DOMOFEED_FEED_RATE_PER_MINUTE", global = true)]
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub feed_rate_per_minute: Option<String>,
+    /// Seconds a client may stop reading a feed body before the transfer is cut [default: 60]
+    #[arg(long, env = "DOMOFEED_SEND_TIMEOUT", global = true)]
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub send_timeout: Option<String>,
+    /// Seconds running feeds may take to finish after SIGTERM or Ctrl-C [default: 30]
+    #[arg(long, env = "DOMOFEED_SHUTDOWN_GRACE", global = true)]
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub shutdown_grace: Option<String>,
+    /// Proxies whose X-Forwarded-For is believed, CIDRs joined by commas [default: none]
+    #[arg(long, env = "DOMOFEED_TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
 }
 
 /// Validated settings.
@@ -71,6 +91,12 @@ pub struct Settings {
     pub pool_size: u32,
     pub acquire_timeout: Duration,
     pub statement_timeout: Duration,
+    pub max_feed_builds: u32,
+    pub feed_rate_per_minute: u32,
+    pub send_timeout: Duration,
+    pub shutdown_grace: Duration,
+    /// Peers whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Settings {
@@ -138,6 +164,24 @@ impl Settings {
             pool_size: parse_number("DOMOFEED_POOL_SIZE", raw.pool_size.as_deref(), 10, 1..=1000)?,
             acquire_timeout: seconds("DOMOFEED_ACQUIRE_TIMEOUT", raw.acquire_timeout, 5)?,
             statement_timeout: seconds("DOMOFEED_STATEMENT_TIMEOUT", raw.statement_timeout, 300)?,
+            max_feed_builds: parse_number(
+                "DOMOFEED_MAX_FEED_BUILDS",
+                raw.max_feed_builds.as_deref(),
+                8,
+                1..=10_000,
+            )?,
+            feed_rate_per_minute: parse_number(
+                "DOMOFEED_FEED_RATE_PER_MINUTE",
+                raw.feed_rate_per_minute.as_deref(),
+                60,
+                1..=1_000_000,
+            )?,
+            send_timeout: seconds("DOMOFEED_SEND_TIMEOUT", raw.send_timeout, 60)?,
+            shutdown_grace: seconds("DOMOFEED_SHUTDOWN_GRACE", raw.shutdown_grace, 30)?,
+            trusted_proxies: parse_networks(
+                "DOMOFEED_TRUSTED_PROXIES",
+                raw.trusted_proxies.as_deref().unwrap_or(""),
+            )?,
         })
     }
 
@@ -163,6 +207,11 @@ impl RawSettings {
             pool_size: self.pool_size.or(other.pool_size),
             acquire_timeout: self.acquire_timeout.or(other.acquire_timeout),
             statement_timeout: self.statement_timeout.or(other.statement_timeout),
+            max_feed_builds: self.max_feed_builds.or(other.max_feed_builds),
+            feed_rate_per_minute: self.feed_rate_per_minute.or(other.feed_rate_per_minute),
+            send_timeout: self.send_timeout.or(other.send_timeout),
+            shutdown_grace: self.shutdown_grace.or(other.shutdown_grace),
+            trusted_proxies: self.trusted_proxies.or(other.trusted_proxies),
         }
     }
 }
@@ -220,6 +269,23 @@ where
     }
 }
 
+/// CIDRs (or single addresses) joined by commas.
+pub fn parse_networks(name: &str, text: &str) -> Result<Vec<IpNet>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<IpNet>()
+                .or_else(|_| part.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    Error::Config(format!(
+                        "{name}: expected addresses or CIDRs joined by commas, like 10.0.0.0/8,192.168.1.5; got {part:?}"
+                    ))
+                })
+        })
+        .collect()
+}
+
 fn seconds(name: &str, text: Option<String>, default: u64) -> Result<Duration> {
     parse_number(name, text.as_deref(), default, 1..=86_400).map(Duration::from_secs)
 }
@@ -252,6 +318,11 @@ impl fmt::Debug for Settings {
             .field("pool_size", &self.pool_size)
             .field("acquire_timeout", &self.acquire_timeout)
             .field("statement_timeout", &self.statement_timeout)
+            .field("max_feed_builds", &self.max_feed_builds)
+            .field("feed_rate_per_minute", &self.feed_rate_per_minute)
+            .field("send_timeout", &self.send_timeout)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }

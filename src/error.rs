@@ -13,6 +13,15 @@ pub enum Error {
     /// The thing asked for does not exist (or is not visible to the caller).
     #[error("{0}")]
     NotFound(String),
+    /// The caller may read the feed, but not from this address.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The feed was asked for too often; try again after this many seconds.
+    #[error("too many requests for this feed, retry in {retry_after} s")]
+    TooManyRequests { retry_after: u64 },
+    /// Every feed build slot is taken: shed the load instead of queueing it.
+    #[error("the server is busy, retry later")]
+    Busy,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]

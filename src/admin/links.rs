@@ -1,6 +1,7 @@
 //! The lifecycle of a feed link: create, show again, list, rotate, revoke.
 
 use chrono::{DateTime, Utc};
+use ipnet::IpNet;
 use sqlx::PgPool;
 use url::Url;
 
@@ -159,4 +160,47 @@ pub async fn revoke(db: &PgPool, feed_id: i64) -> Result<()> {
 
 fn not_found(feed_id: i64) -> Error {
     Error::NotFound(format!("feed {feed_id} does not exist or is revoked"))
+}
+
+/// Limits an active feed to clients from `networks` (empty: any address).
+pub async fn set_allowed_networks(db: &PgPool, feed_id: i64, networks: &[IpNet]) -> Result<()> {
+    let texts: Vec<String> = networks.iter().map(IpNet::to_string).collect();
+    let updated = sqlx::query(
+        "update feeds set allowed_networks = $2::text[]::cidr[] where id = $1 and dt_revoked is null",
+    )
+    .bind(feed_id)
+    .bind(&texts)
+    .execute(db)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(not_found(feed_id));
+    }
+    Ok(())
+}
+
+/// One line of a feed's access log.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccessEntry {
+    pub dt: DateTime<Utc>,
+    pub client_addr: String,
+    pub status: i16,
+    pub complete: bool,
+    pub items: i64,
+    pub bytes: i64,
+    pub duration_ms: i32,
+}
+
+/// The newest `limit` requests of a feed, newest first.
+pub async fn access_log(db: &PgPool, feed_id: i64, limit: i64) -> Result<Vec<AccessEntry>> {
+    Ok(sqlx::query_as(
+        "select dt, host(client_addr) as client_addr, status, complete, items, bytes, duration_ms
+           from feed_access_log
+          where feed_id = $1
+          order by dt desc, id desc
+          limit $2",
+    )
+    .bind(feed_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
 }

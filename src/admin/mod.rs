@@ -4,5 +4,8 @@
 mod links;
 mod tokens;
 
-pub use links::{create, feed_url, list, reveal, revoke, rotate, FeedInfo, NewFeed};
+pub use links::{
+    access_log, create, feed_url, list, reveal, revoke, rotate, set_allowed_networks, AccessEntry,
+    FeedInfo, NewFeed,
+};
 pub use tokens::{SecretKey, Token};

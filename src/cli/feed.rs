@@ -28,6 +28,23 @@ pub enum FeedCommand {
         /// Limit to these houses, ids joined by "-" (e.g. 1-2-3) [default: all houses]
         #[arg(long, value_parser = parse_houses)]
         houses: Option<HouseIds>,
+        /// Only clients from these networks may read it, CIDRs joined by commas [default: any]
+        #[arg(long, value_parser = parse_allow)]
+        allow: Option<Networks>,
+    },
+    /// Limit a feed to clients from these networks ("" allows any address again)
+    Allow {
+        id: i64,
+        /// CIDRs or addresses joined by commas, e.g. 10.0.0.0/8,203.0.113.7
+        #[arg(value_parser = parse_allow)]
+        networks: Networks,
+    },
+    /// Show a feed's access log: time, client address, status, items, bytes, duration
+    Log {
+        id: i64,
+        /// How many of the newest requests
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
     },
     /// Print the URL of a feed again
     Show { id: i64 },
@@ -41,6 +58,16 @@ pub enum FeedCommand {
     Rotate { id: i64 },
     /// Revoke a feed: its URL answers 404 from now on
     Revoke { id: i64 },
+}
+
+/// `--allow 10.0.0.0/8,203.0.113.7`.
+#[derive(Debug, Clone)]
+pub struct Networks(Vec<ipnet::IpNet>);
+
+fn parse_allow(text: &str) -> Result<Networks, String> {
+    crate::config::parse_networks("--allow", text)
+        .map(Networks)
+        .map_err(|e| e.to_string())
 }
 
 /// `--houses 1-2-3`, parsed as the feeds parse id lists.
@@ -59,6 +86,7 @@ pub async fn run(settings: &Settings, command: FeedCommand) -> Result<()> {
             kind,
             name,
             houses,
+            allow,
         } => {
             let key = settings.secret_key()?;
             let new = NewFeed {
@@ -68,6 +96,9 @@ pub async fn run(settings: &Settings, command: FeedCommand) -> Result<()> {
                 house_ids: houses.map(|h| h.0).unwrap_or_default(),
             };
             let (id, token) = admin::create(&db, &key, new).await?;
+            if let Some(Networks(networks)) = allow {
+                admin::set_allowed_networks(&db, id, &networks).await?;
+            }
             eprintln!("created feed {id}");
             println!("{}", admin::feed_url(&settings.public_url, id, &token));
         }
@@ -110,6 +141,36 @@ pub async fn run(settings: &Settings, command: FeedCommand) -> Result<()> {
             let token = admin::rotate(&db, &settings.secret_key()?, id).await?;
             eprintln!("feed {id} has a new token; the old URL no longer works");
             println!("{}", admin::feed_url(&settings.public_url, id, &token));
+        }
+        FeedCommand::Allow {
+            id,
+            networks: Networks(networks),
+        } => {
+            admin::set_allowed_networks(&db, id, &networks).await?;
+            if networks.is_empty() {
+                eprintln!("feed {id} may be read from any address");
+            } else {
+                let shown: Vec<String> = networks.iter().map(ToString::to_string).collect();
+                eprintln!("feed {id} may be read from {} only", shown.join(", "));
+            }
+        }
+        FeedCommand::Log { id, limit } => {
+            println!(
+                "{:<19}  {:<39}  {:>6}  {:>8}  {:>8}  {:>12}  {:>8}",
+                "time (UTC)", "client", "status", "complete", "items", "bytes", "ms"
+            );
+            for entry in admin::access_log(&db, id, limit).await? {
+                println!(
+                    "{:<19}  {:<39}  {:>6}  {:>8}  {:>8}  {:>12}  {:>8}",
+                    entry.dt.format("%Y-%m-%d %H:%M:%S"),
+                    entry.client_addr,
+                    entry.status,
+                    if entry.complete { "yes" } else { "CUT" },
+                    entry.items,
+                    entry.bytes,
+                    entry.duration_ms
+                );
+            }
         }
         FeedCommand::Revoke { id } => {
             admin::revoke(&db, id).await?;

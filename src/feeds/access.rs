@@ -1,8 +1,9 @@
 //! Who may read a feed: the `{feed_id}-{token}` segment of the URL checked against the database.
 
-use std::str::FromStr;
+use std::{net::IpAddr, str::FromStr, time::Instant};
 
 use chrono_tz::Tz;
+use ipnet::IpNet;
 use sqlx::PgPool;
 
 use super::FeedKind;
@@ -17,6 +18,18 @@ pub struct Feed {
     /// Empty: all houses of the account.
     pub house_ids: Vec<i64>,
     pub tz: Tz,
+    /// Client networks that may read the feed; empty: any.
+    pub allowed_networks: Vec<IpNet>,
+}
+
+impl Feed {
+    pub fn allows(&self, client: IpAddr) -> bool {
+        self.allowed_networks.is_empty()
+            || self
+                .allowed_networks
+                .iter()
+                .any(|net| net.contains(&client))
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -27,6 +40,7 @@ struct FeedRow {
     house_ids: Vec<i64>,
     token_sha256: Vec<u8>,
     timezone: String,
+    allowed_networks: Vec<String>,
 }
 
 /// The feed id of a `{feed_id}-{token}` segment, if it has that shape; safe to log.
@@ -48,7 +62,8 @@ pub async fn authenticate(db: &PgPool, segment: &str) -> Result<Feed> {
         .split_once('-')
         .and_then(|(_, token)| Token::parse(token));
     let row: Option<FeedRow> = sqlx::query_as(
-        "select f.id, f.account_id, f.kind, f.house_ids, f.token_sha256, a.timezone
+        "select f.id, f.account_id, f.kind, f.house_ids, f.token_sha256, a.timezone,
+                f.allowed_networks::text[] as allowed_networks
            from feeds f
            join accounts a on a.id = f.account_id
           where f.id = $1 and f.dt_revoked is null",
@@ -78,6 +93,12 @@ pub async fn authenticate(db: &PgPool, segment: &str) -> Result<Feed> {
         kind: row.kind,
         house_ids: row.house_ids,
         tz,
+        // PostgreSQL's cidr type has already validated these.
+        allowed_networks: row
+            .allowed_networks
+            .iter()
+            .filter_map(|n| n.parse().ok())
+            .collect(),
     })
 }
 
@@ -96,6 +117,62 @@ pub fn touch_last_used(db: PgPool, feed_id: i64) {
             tracing::warn!(feed_id, error = %e, "could not record the feed's last use");
         }
     });
+}
+
+/// One authenticated feed request, written to `feed_access_log` when it ends: who (address),
+/// what (feed), how it went (status, complete, items, bytes, duration). No token, no personal data.
+pub struct AccessLog {
+    db: PgPool,
+    feed_id: i64,
+    account_id: i64,
+    client: IpAddr,
+    started: Instant,
+}
+
+impl AccessLog {
+    pub fn start(db: &PgPool, feed: &Feed, client: IpAddr) -> AccessLog {
+        AccessLog {
+            db: db.clone(),
+            feed_id: feed.id,
+            account_id: feed.account_id,
+            client,
+            started: Instant::now(),
+        }
+    }
+
+    /// Writes the record in the background: the response never waits for it.
+    pub fn finish(self, status: u16, complete: bool, items: u64, bytes: u64) {
+        let duration_ms = i32::try_from(self.started.elapsed().as_millis()).unwrap_or(i32::MAX);
+        tracing::info!(
+            feed_id = self.feed_id,
+            status,
+            complete,
+            items,
+            bytes,
+            duration_ms,
+            "feed access"
+        );
+        tokio::spawn(async move {
+            let result = sqlx::query(
+                "insert into feed_access_log
+                     (account_id, feed_id, client_addr, status, complete, items, bytes, duration_ms)
+                 values ($1, $2, $3::text::inet, $4, $5, $6, $7, $8)",
+            )
+            .bind(self.account_id)
+            .bind(self.feed_id)
+            .bind(self.client.to_string())
+            .bind(status as i16)
+            .bind(complete)
+            .bind(i64::try_from(items).unwrap_or(i64::MAX))
+            .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
+            .bind(duration_ms)
+            .execute(&self.db)
+            .await;
+            if let Err(e) = result {
+                tracing::warn!(feed_id = self.feed_id, error = %e, "could not write the access log");
+            }
+        });
+    }
 }
 
 #[cfg(test)]

@@ -128,50 +128,60 @@ pub fn parse_id_list(text: &str) -> std::result::Result<Vec<i64>, String> {
     Ok(ids)
 }
 
-/// The decoded `name=value` pairs, each name once; `take` marks a name as known.
+/// The decoded `name=value` pairs, each name once; `take` marks a name as known. A name given
+/// twice with different values is remembered, and is an error only if the feed knows the name:
+/// an ignored parameter (a cache-buster `_t`) may repeat as it likes.
 struct Params {
-    /// (name, value, known) in the order of first appearance.
-    pairs: Vec<(String, String, bool)>,
+    /// (name, first value, second different value if any, known) in order of first appearance.
+    pairs: Vec<(String, String, Option<String>, bool)>,
     index: HashMap<String, usize>,
 }
 
 impl Params {
     fn collect(query: &str) -> Result<Params> {
-        let mut pairs: Vec<(String, String, bool)> = Vec::new();
+        let mut pairs: Vec<(String, String, Option<String>, bool)> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-            if name.is_empty() && value.is_empty() {
-                continue; // `?&a=1` or a trailing `&`
+            if name.is_empty() {
+                continue; // `?&a=1`, a trailing `&`, or `=x`: nothing a feed could know
             }
-            match index.get(name.as_ref()).map(|&i| &pairs[i].1) {
-                Some(first) if *first != value => {
-                    return Err(Error::bad_request(
-                        name.as_ref(),
-                        format!(
-                            "given twice with different values ({} and {})",
-                            shown(first),
-                            shown(&value)
-                        ),
-                    ))
+            match index.get(name.as_ref()) {
+                Some(&i) => {
+                    let (_, first, other, _) = &mut pairs[i];
+                    if *first != value && other.is_none() {
+                        *other = Some(value.into_owned());
+                    }
                 }
-                Some(_) => {}
                 None => {
                     index.insert(name.to_string(), pairs.len());
-                    pairs.push((name.into_owned(), value.into_owned(), false));
+                    pairs.push((name.into_owned(), value.into_owned(), None, false));
                 }
             }
         }
         Ok(Params { pairs, index })
     }
 
-    fn take(&mut self, name: &str) -> Option<String> {
-        let (_, value, known) = &mut self.pairs[*self.index.get(name)?];
+    fn take(&mut self, name: &str) -> Result<Option<String>> {
+        let Some(&i) = self.index.get(name) else {
+            return Ok(None);
+        };
+        let (_, value, other, known) = &mut self.pairs[i];
         *known = true;
-        Some(value.clone())
+        if let Some(other) = other {
+            return Err(Error::bad_request(
+                name,
+                format!(
+                    "given twice with different values ({} and {})",
+                    shown(value),
+                    shown(other)
+                ),
+            ));
+        }
+        Ok(Some(value.clone()))
     }
 
     fn finish<F>(mut self, filter: F) -> Result<FeedQuery<F>> {
-        let date_format = match self.take("date_format") {
+        let date_format = match self.take("date_format")? {
             Some(pattern) => DateFormat::parse(&pattern)
                 .map_err(|text| Error::bad_request("date_format", text))?,
             None => DateFormat::default(),
@@ -179,8 +189,8 @@ impl Params {
         let ignored_params = self
             .pairs
             .into_iter()
-            .filter(|(_, _, used)| !used)
-            .map(|(name, _, _)| name.chars().take(MAX_IGNORED_NAME).collect())
+            .filter(|(_, _, _, known)| !known)
+            .map(|(name, _, _, _)| name.chars().take(MAX_IGNORED_NAME).collect())
             .take(MAX_IGNORED)
             .collect();
         Ok(FeedQuery {
@@ -191,7 +201,7 @@ impl Params {
     }
 
     fn id_list(&mut self, name: &str) -> Result<Option<Vec<i64>>> {
-        self.take(name)
+        self.take(name)?
             .map(|text| parse_id_list(&text).map_err(|e| Error::bad_request(name, e)))
             .transpose()
     }
@@ -199,7 +209,7 @@ impl Params {
     /// `flat_status`: like an id list, but 0 (free) is a member and nothing above 3 is.
     fn unit_statuses(&mut self) -> Result<Option<Vec<i16>>> {
         let name = "flat_status";
-        let Some(text) = self.take(name) else {
+        let Some(text) = self.take(name)? else {
             return Ok(None);
         };
         let mut statuses: Vec<i16> = Vec::new();
@@ -223,7 +233,7 @@ impl Params {
     }
 
     fn text(&mut self, name: &str) -> Result<Option<String>> {
-        match self.take(name) {
+        match self.take(name)? {
             Some(text) if text.is_empty() => {
                 Err(Error::bad_request(name, "expected a value, got nothing"))
             }
@@ -232,7 +242,7 @@ impl Params {
     }
 
     fn date(&mut self, name: &str) -> Result<Option<NaiveDate>> {
-        self.take(name)
+        self.take(name)?
             .map(|text| {
                 parse_date(&text).ok_or_else(|| {
                     Error::bad_request(
@@ -265,7 +275,7 @@ impl Params {
 
     fn last_days(&mut self) -> Result<Option<u64>> {
         const NAME: &str = "dt_updated_last_days";
-        self.take(NAME)
+        self.take(NAME)?
             .map(|text| {
                 (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
                     .then(|| text.parse::<u64>().ok())
@@ -285,7 +295,7 @@ impl Params {
     }
 
     fn only_active(&mut self) -> Result<bool> {
-        match self.take("only_active").as_deref() {
+        match self.take("only_active")?.as_deref() {
             None | Some("0") => Ok(false),
             Some("1") => Ok(true),
             Some(other) => Err(Error::bad_request(

@@ -2,20 +2,27 @@
 //!
 //! A producer task owns a `REPEATABLE READ, READ ONLY` transaction and sends the body in chunks of
 //! about 64 KiB through a small bounded channel, so a slow reader slows the producer instead of
-//! filling memory. If the database fails after the body has started, the producer sends an error
-//! and the body stream ends with it: hyper then cuts the connection instead of ending the chunked
-//! body, and the client sees a broken transfer rather than short JSON that looks complete.
+//! filling memory. Only a complete document ends with an explicit `End`; if the producer stops for
+//! any other reason after the body has started (database error, a client that stopped reading, a
+//! panic), the body stream ends in an error: hyper then cuts the connection instead of ending the
+//! chunked body, and the client sees a broken transfer rather than short JSON that looks complete.
 
-use std::{future::Future, io, pin::Pin};
+use std::{
+    future::Future,
+    io,
+    pin::Pin,
+    task::{ready, Poll},
+    time::Duration,
+};
 
 use axum::body::Body;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
 use super::{
-    access::Feed,
+    access::{AccessLog, Feed},
     dates::{write_datetime, Instants},
     filter::{DealFilter, FeedQuery, UnitFilter},
     load::{self, DealBounds, DealChildren, Scope, UnitBounds},
@@ -52,28 +59,71 @@ impl Request {
     }
 }
 
-/// Opens the snapshot (so that a database that is down answers 503 before any byte is sent) and
-/// returns the body that streams the feed from it.
-pub async fn open(db: &PgPool, feed: Feed, request: Request) -> Result<Body> {
-    let now = Utc::now();
+/// What a response needs besides the feed: its build slot (held until the body ends), how long
+/// the client may stall, and the access record to complete.
+pub struct Delivery {
+    pub slot: OwnedSemaphorePermit,
+    pub send_timeout: Duration,
+    pub log: AccessLog,
+}
+
+/// Opens the snapshot: called before the response starts, so that a database that is down
+/// answers 503 before any byte is sent.
+pub async fn begin(db: &PgPool) -> Result<Transaction<'static, Postgres>> {
     // Custom plans: the optional filters are `($n is null or …)`, which only a plan made for
     // the actual values turns into index lookups.
-    let tx = db
+    Ok(db
         .begin_with(
             "begin isolation level repeatable read, read only;
              set local plan_cache_mode = force_custom_plan;",
         )
-        .await?;
-    let (sender, mut receiver) = mpsc::channel::<io::Result<Bytes>>(IN_FLIGHT);
-    tokio::spawn(produce(tx, feed, request, now, sender));
-    let chunks = futures::stream::poll_fn(move |cx| receiver.poll_recv(cx));
-    Ok(Body::from_stream(chunks))
+        .await?)
+}
+
+/// The body that streams the feed from the snapshot `tx`.
+pub fn body(
+    tx: Transaction<'static, Postgres>,
+    feed: Feed,
+    request: Request,
+    delivery: Delivery,
+) -> Body {
+    let (sender, mut receiver) = mpsc::channel::<Chunk>(IN_FLIGHT);
+    tokio::spawn(produce(tx, feed, request, Utc::now(), sender, delivery));
+    let mut ended = false;
+    let chunks = futures::stream::poll_fn(move |cx| {
+        if ended {
+            return Poll::Ready(None);
+        }
+        Poll::Ready(match ready!(receiver.poll_recv(cx)) {
+            Some(Chunk::Data(bytes)) => Some(Ok(bytes)),
+            Some(Chunk::End) => {
+                ended = true;
+                None
+            }
+            // The producer stopped without saying the feed is complete: whatever the reason
+            // (database error, stalled client, panic), the client must see a broken transfer.
+            None => {
+                ended = true;
+                Some(Err(io::Error::other("feed cut off before its end")))
+            }
+        })
+    });
+    Body::from_stream(chunks)
+}
+
+/// What the producer sends the body: data, then `End` once the document is complete. A channel
+/// that closes without `End` turns into an error, so no failure can end the body cleanly.
+enum Chunk {
+    Data(Bytes),
+    End,
 }
 
 /// Why writing stopped early.
 enum Stop {
     /// The client went away; nothing to report.
     Gone,
+    /// The client stopped reading for longer than the send timeout.
+    Stalled,
     Failed(Error),
 }
 
@@ -94,36 +144,43 @@ async fn produce(
     feed: Feed,
     request: Request,
     now: DateTime<Utc>,
-    sender: mpsc::Sender<io::Result<Bytes>>,
+    sender: mpsc::Sender<Chunk>,
+    delivery: Delivery,
 ) {
     let mut body = Writer {
         buf: Vec::with_capacity(CHUNK * 2),
         sender,
+        send_timeout: delivery.send_timeout,
+        sent: 0,
+        items: 0,
     };
-    match write_feed(&mut tx, &feed, &request, now, &mut body).await {
-        Ok(count) => {
-            tracing::info!(
-                feed_id = feed.id,
-                kind = feed.kind.as_str(),
-                count,
-                "feed sent"
-            );
-            let _ = tx.rollback().await;
+    let outcome = write_feed(&mut tx, &feed, &request, now, &mut body).await;
+    let _ = tx.rollback().await;
+    let complete = outcome.is_ok();
+    match outcome {
+        Ok(()) => {
+            let _ = body.sender.send(Chunk::End).await;
         }
         Err(Stop::Gone) => tracing::info!(feed_id = feed.id, "client left before the feed ended"),
+        Err(Stop::Stalled) => {
+            tracing::warn!(feed_id = feed.id, "client stopped reading; transfer cut")
+        }
         Err(Stop::Failed(e)) => {
-            tracing::error!(feed_id = feed.id, error = %e, "feed aborted mid-body");
-            let _ = body
-                .sender
-                .send(Err(io::Error::other("feed aborted: database error")))
-                .await;
+            tracing::error!(feed_id = feed.id, error = %e, "feed aborted mid-body")
         }
     }
+    // Dropping the sender without `End` cuts the transfer (see `body`).
+    delivery.log.finish(200, complete, body.items, body.sent);
+    drop(delivery.slot);
 }
 
 struct Writer {
     buf: Vec<u8>,
-    sender: mpsc::Sender<io::Result<Bytes>>,
+    sender: mpsc::Sender<Chunk>,
+    send_timeout: Duration,
+    /// Bytes handed to the connection so far.
+    sent: u64,
+    items: u64,
 }
 
 impl Writer {
@@ -139,7 +196,15 @@ impl Writer {
             &mut self.buf,
             Vec::with_capacity(CHUNK * 2),
         ));
-        self.sender.send(Ok(chunk)).await.map_err(|_| Stop::Gone)
+        let len = chunk.len() as u64;
+        match tokio::time::timeout(self.send_timeout, self.sender.send(Chunk::Data(chunk))).await {
+            Ok(Ok(())) => {
+                self.sent += len;
+                Ok(())
+            }
+            Ok(Err(_)) => Err(Stop::Gone),
+            Err(_) => Err(Stop::Stalled),
+        }
     }
 }
 
@@ -149,7 +214,7 @@ async fn write_feed(
     request: &Request,
     now: DateTime<Utc>,
     body: &mut Writer,
-) -> Result<u64, Stop> {
+) -> Result<(), Stop> {
     let style = Style {
         tz: feed.tz,
         date_format: request.date_format(),
@@ -167,7 +232,13 @@ async fn write_feed(
     };
     write_meta(&mut body.buf, feed, request, count, now);
     body.flush().await?;
-    Ok(count)
+    tracing::info!(
+        feed_id = feed.id,
+        kind = feed.kind.as_str(),
+        count,
+        "feed sent"
+    );
+    Ok(())
 }
 
 /// Separates items: a comma before every item but the first.
@@ -220,6 +291,7 @@ async fn write_deals(
                 unit_params,
             );
             count += 1;
+            body.items = count;
             body.flush_if_full().await?;
         }
         if (deals.len() as i64) < PAGE {
@@ -261,6 +333,7 @@ async fn write_units(
             let unit_params = load::owned_by(&params, unit.id, |p| p.owner_id);
             render::unit_item(&mut body.buf, style, unit, unit_params, deal);
             count += 1;
+            body.items = count;
             body.flush_if_full().await?;
         }
         if (units.len() as i64) < PAGE {

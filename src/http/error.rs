@@ -37,17 +37,25 @@ impl IntoResponse for Error {
                 error_response(StatusCode::BAD_REQUEST, Some(parameter), text)
             }
             Error::NotFound(_) => error_response(StatusCode::NOT_FOUND, None, "feed not found"),
+            Error::Forbidden(text) => error_response(StatusCode::FORBIDDEN, None, text),
+            Error::TooManyRequests { retry_after } => with_retry_after(
+                error_response(StatusCode::TOO_MANY_REQUESTS, None, &self.to_string()),
+                *retry_after,
+            ),
+            Error::Busy => with_retry_after(
+                error_response(StatusCode::SERVICE_UNAVAILABLE, None, &self.to_string()),
+                1,
+            ),
             Error::Database(e) if is_unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");
-                let mut response = error_response(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    None,
-                    "the database is unavailable, retry later",
-                );
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-                response
+                with_retry_after(
+                    error_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        None,
+                        "the database is unavailable, retry later",
+                    ),
+                    5,
+                )
             }
             _ => {
                 tracing::error!(error = %self, "request failed");
@@ -55,6 +63,13 @@ impl IntoResponse for Error {
             }
         }
     }
+}
+
+fn with_retry_after(mut response: Response, seconds: u64) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    response
 }
 
 /// Errors that say "no database right now" rather than "this request is wrong".

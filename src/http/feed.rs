@@ -1,15 +1,21 @@
 //! `GET /dc-api/feeds/{feed_id}-{token}/`: both feeds.
 
+use std::net::SocketAddr;
+
 use axum::{
-    extract::{Path, RawQuery, State},
+    extract::{ConnectInfo, Path, RawQuery, State},
+    http::HeaderMap,
     response::{IntoResponse, Response},
     routing::get,
     Router,
 };
 
-use super::AppState;
+use super::{client::client_addr, AppState};
 use crate::{
-    feeds::{access, filter, stream, FeedKind},
+    feeds::{
+        access::{self, AccessLog, Feed},
+        filter, stream, FeedKind,
+    },
     Error, Result,
 };
 
@@ -21,6 +27,8 @@ pub fn router() -> Router<AppState> {
 
 async fn feed(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     segment: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
@@ -30,14 +38,55 @@ async fn feed(
     if let Some(id) = access::feed_id_of(&segment) {
         tracing::Span::current().record("feed_id", id);
     }
+    // Requests that do not prove access are not the feed's business: they are not logged per feed.
     let feed = access::authenticate(&state.db, &segment).await?;
-    let query = query.unwrap_or_default();
-    let request = match feed.kind {
-        FeedKind::Deals => stream::Request::Deals(filter::parse_deals(&query)?),
-        FeedKind::Units => stream::Request::Units(filter::parse_units(&query)?),
+    let client = client_addr(peer, &headers, &state.settings.trusted_proxies);
+    let log = AccessLog::start(&state.db, &feed, client);
+    match deliver(&state, feed, client, query.as_deref().unwrap_or(""), log).await {
+        Ok(response) => Ok(response),
+        Err((e, log)) => {
+            let response = e.into_response();
+            log.finish(response.status().as_u16(), true, 0, 0);
+            Ok(response)
+        }
+    }
+}
+
+/// Everything after authentication; an error comes back with the access record to finish.
+async fn deliver(
+    state: &AppState,
+    feed: Feed,
+    client: std::net::IpAddr,
+    query: &str,
+    log: AccessLog,
+) -> std::result::Result<Response, (Error, AccessLog)> {
+    let checked = (|| {
+        if !feed.allows(client) {
+            return Err(Error::Forbidden(format!(
+                "this feed may not be read from {client}"
+            )));
+        }
+        state.limits.admit(feed.id)?;
+        let request = match feed.kind {
+            FeedKind::Deals => stream::Request::Deals(filter::parse_deals(query)?),
+            FeedKind::Units => stream::Request::Units(filter::parse_units(query)?),
+        };
+        let slot = state.limits.build_slot()?;
+        Ok((request, slot))
+    })();
+    let (request, slot) = match checked {
+        Ok(ok) => ok,
+        Err(e) => return Err((e, log)),
     };
-    let feed_id = feed.id;
-    let body = stream::open(&state.db, feed, request).await?;
-    access::touch_last_used(state.db.clone(), feed_id);
-    Ok(body.into_response())
+    let tx = match stream::begin(&state.db).await {
+        Ok(tx) => tx,
+        Err(e) => return Err((e, log)),
+    };
+    access::touch_last_used(state.db.clone(), feed.id);
+    let delivery = stream::Delivery {
+        slot,
+        send_timeout: state.settings.send_timeout,
+        log,
+    };
+    Ok(stream::body(tx, feed, request, delivery).into_response())
 }

@@ -1,10 +1,19 @@
 //! The HTTP server: one router, one state, the contract's headers on every answer.
 
+mod client;
 mod error;
 mod feed;
+mod limits;
 mod ops;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use axum::{
     extract::State,
@@ -14,17 +23,34 @@ use axum::{
     Router,
 };
 use sqlx::PgPool;
+use std::future::IntoFuture;
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 pub use error::error_response;
 
 use crate::{config::Settings, Error, Result};
 
+pub use limits::Limits;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
     pub settings: Arc<Settings>,
+    pub limits: Limits,
+    /// Set once shutdown has begun: `/readyz` then says not ready.
+    pub draining: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(db: PgPool, settings: Settings) -> AppState {
+        AppState {
+            limits: Limits::new(&settings),
+            db,
+            settings: Arc::new(settings),
+            draining: Arc::new(AtomicBool::new(false)),
+        }
+    }
 }
 
 /// All routes, with the contract's headers and a trace span per request that names the route
@@ -69,7 +95,8 @@ pub fn router(state: AppState) -> Router {
         .layer(ops::set_request_id())
 }
 
-/// Binds, then serves until Ctrl-C or SIGTERM.
+/// Binds, then serves until Ctrl-C or SIGTERM. Then: no new connections, `/readyz` says not
+/// ready, and running feeds get `DOMOFEED_SHUTDOWN_GRACE` to finish before the process exits.
 pub async fn serve(settings: Settings, db: PgPool) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
@@ -80,14 +107,45 @@ pub async fn serve(settings: Settings, db: PgPool) -> Result<()> {
             )
         })?;
     tracing::info!(address = %settings.bind, "serving feeds");
-    let state = AppState {
-        db,
-        settings: Arc::new(settings),
-    };
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| Error::io("server", e))
+    let grace = settings.shutdown_grace;
+    let state = AppState::new(db, settings);
+    let draining = state.draining.clone();
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let server = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown({
+        let stop = stop.clone();
+        async move { stop.notified().await }
+    });
+    let mut server = tokio::spawn(server.into_future());
+    tokio::select! {
+        finished = &mut server => return finished_server(finished),
+        () = shutdown_signal() => {}
+    }
+    draining.store(true, Ordering::SeqCst);
+    stop.notify_one();
+    match tokio::time::timeout(grace, &mut server).await {
+        Ok(finished) => finished_server(finished),
+        Err(_) => {
+            tracing::warn!(
+                grace_seconds = grace.as_secs(),
+                "grace period over; cutting the feeds still running"
+            );
+            server.abort();
+            Ok(())
+        }
+    }
+}
+
+fn finished_server(
+    finished: std::result::Result<std::io::Result<()>, tokio::task::JoinError>,
+) -> Result<()> {
+    match finished {
+        Ok(result) => result.map_err(|e| Error::io("server", e)),
+        Err(e) => Err(Error::io("server", std::io::Error::other(e))),
+    }
 }
 
 async fn shutdown_signal() {
@@ -117,8 +175,11 @@ async fn healthz() -> Response {
     axum::Json(serde_json::json!({"status": "ok"})).into_response()
 }
 
-/// The database answers and the migrations have run.
+/// The database answers and the migrations have run (and we are not shutting down).
 async fn readyz(State(state): State<AppState>) -> Response {
+    if state.draining.load(Ordering::SeqCst) {
+        return error_response(StatusCode::SERVICE_UNAVAILABLE, None, "shutting down");
+    }
     let check = tokio::time::timeout(Duration::from_secs(2), async {
         let applied: Option<i64> =
             sqlx::query_scalar("select max(version) from _sqlx_migrations where success")

@@ -1,6 +1,6 @@
 //! Helpers: a server on port 0 against the test's database, fixtures, feed links.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 use chrono::{DateTime, Utc};
 use domofeed::{
@@ -81,19 +81,23 @@ impl Answer {
 
 impl TestApp {
     pub async fn spawn(pool: PgPool) -> TestApp {
+        TestApp::spawn_with(pool, RawSettings::default()).await
+    }
+
+    /// A server with these settings (over the defaults) on a free port.
+    pub async fn spawn_with(pool: PgPool, raw: RawSettings) -> TestApp {
         let settings = Settings::from_raw(RawSettings {
             bind: Some("127.0.0.1:0".into()),
-            ..RawSettings::default()
+            feed_rate_per_minute: raw.feed_rate_per_minute.clone().or(Some("100000".into())),
+            ..raw
         })
         .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let state = AppState {
-            db: pool.clone(),
-            settings: Arc::new(settings),
-        };
+        let state = AppState::new(pool.clone(), settings);
         tokio::spawn(async move {
-            axum::serve(listener, router(state)).await.unwrap();
+            let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, app).await.unwrap();
         });
         TestApp {
             address,
@@ -138,4 +142,24 @@ impl TestApp {
     pub async fn query(&self, feed: &str, query: &str) -> Answer {
         self.get(&format!("{feed}?{query}")).await
     }
+}
+
+/// DATABASE_URL of the test's own database, for a child process.
+pub fn test_database_url(pool: &PgPool) -> String {
+    let mut url = url::Url::parse(&std::env::var("DATABASE_URL").unwrap()).unwrap();
+    url.set_path(pool.connect_options().get_database().unwrap());
+    url.to_string()
+}
+
+/// Seeds one demo account of `units` units (account id 1 on a fresh database).
+pub async fn seed_units(pool: &PgPool, units: u32) {
+    let options = domofeed::seed::SeedOptions {
+        seed: 7,
+        accounts: 1,
+        units,
+        deals_per_unit: 2.0,
+        payments_per_deal: 5.0,
+        now: chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 29, 12, 0, 0).unwrap(),
+    };
+    domofeed::seed::run(pool, &options).await.unwrap();
 }

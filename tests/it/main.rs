@@ -8,6 +8,8 @@ mod demo_feeds;
 mod feed_links;
 mod filters;
 mod guide;
+mod hardening;
+mod hardening_process;
 mod metrics;
 mod openapi;
 mod operations;

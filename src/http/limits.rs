@@ -1,0 +1,61 @@
+//! Overload protection for feed requests.
+//!
+//! - A global cap on feed bodies being built at once. A request over the cap gets a fast 503
+//!   instead of queueing: 1C retries, and a queue would only hold connections and memory. (A
+//!   `ConcurrencyLimitLayer` on the router would limit nothing: the router is always ready.)
+//! - A per-feed rate limit (GCRA from `governor`), so one misconfigured poller cannot take every
+//!   slot; generous enough for 1C polling every minute.
+
+use std::{num::NonZeroU32, sync::Arc, time::Duration};
+
+use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::{config::Settings, Error, Result};
+
+/// Bursts a feed may make above its steady rate.
+const BURST: u32 = 10;
+
+#[derive(Clone)]
+pub struct Limits {
+    builds: Arc<Semaphore>,
+    per_feed: Arc<DefaultKeyedRateLimiter<i64>>,
+}
+
+impl Limits {
+    pub fn new(settings: &Settings) -> Limits {
+        let per_minute = NonZeroU32::new(settings.feed_rate_per_minute).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(BURST.max(settings.feed_rate_per_minute / 6))
+            .unwrap_or(NonZeroU32::MIN);
+        Limits {
+            builds: Arc::new(Semaphore::new(settings.max_feed_builds as usize)),
+            per_feed: Arc::new(RateLimiter::keyed(
+                Quota::per_minute(per_minute).allow_burst(burst),
+            )),
+        }
+    }
+
+    /// One more request of `feed_id`, or how long to wait.
+    pub fn admit(&self, feed_id: i64) -> Result<()> {
+        self.per_feed.check_key(&feed_id).map_err(|not_until| {
+            let wait: Duration =
+                not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            Error::TooManyRequests {
+                retry_after: wait.as_secs() + 1,
+            }
+        })?;
+        // Forget feeds that have been quiet long enough to be back at full burst.
+        if self.per_feed.len() > 10_000 {
+            self.per_feed.retain_recent();
+        }
+        Ok(())
+    }
+
+    /// A build slot, held until the body is sent or cut.
+    pub fn build_slot(&self) -> Result<OwnedSemaphorePermit> {
+        self.builds
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Error::Busy)
+    }
+}
