@@ -4,7 +4,7 @@
 #   bench/feeds.sh [UNITS]        (default 100000)
 #
 # Seeds `domofeed_bench_<UNITS>` once (reused afterwards), starts a release server, pulls the
-# full deals and units feeds with curl RUNS times each (median
+# full deals and units feeds with curl RUNS times each, plain and gzip, br, zstd (median
 # reported), and reads the server's peak RSS (VmHWM in /proc/PID/status) at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,10 +50,13 @@ measure() { # NAME URL [curl args…]
         'NR == int((n + 1) / 2) { printf "%-18s first byte %.3f s, total %.2f s, %.1f MB (median of %d)\n", name, $1, $2, $3 / 1e6, n }'
 }
 
-measure "deals" "$deals_url"
-measure "deals gzip" "$deals_url" -H 'Accept-Encoding: gzip'
-measure "units" "$units_url"
-measure "units gzip" "$units_url" -H 'Accept-Encoding: gzip'
+for feed in deals units; do
+    url=$([ "$feed" = deals ] && echo "$deals_url" || echo "$units_url")
+    measure "$feed" "$url"
+    for encoding in gzip br zstd; do
+        measure "$feed $encoding" "$url" -H "Accept-Encoding: $encoding"
+    done
+done
 echo "server peak RSS (VmHWM): $(grep VmHWM /proc/$server/status | awk '{print $2 / 1024 " MB"}')"
 
 for url in "$deals_url" "$units_url"; do
