@@ -414,7 +414,7 @@ pub enum ErrorStatus {
     Error,
 }
 
-/// Every error answer (400, 404, 429, 503).
+/// Every error answer (400, 403, 404, 429, 503).
 #[derive(ToSchema)]
 pub struct ErrorBody {
     pub status: ErrorStatus,

@@ -87,6 +87,13 @@ async fn feeds_and_errors_match_the_openapi_document(pool: PgPool) {
             "parameter {name} is not documented"
         );
     }
+    let responses = &document["paths"]["/dc-api/feeds/{feed}/"]["get"]["responses"];
+    for status in ["200", "400", "403", "404", "429", "503"] {
+        assert!(
+            responses[status].is_object(),
+            "answer {status} is not documented"
+        );
+    }
     let deal = &document["components"]["schemas"]["Deal"];
     assert_eq!(deal["additionalProperties"], false);
     assert_eq!(deal["required"].as_array().unwrap().len(), 16);
