@@ -20,6 +20,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tracing::Instrument;
 
 use super::{
     access::{AccessLog, Feed},
@@ -88,7 +89,11 @@ pub fn body(
     delivery: Delivery,
 ) -> Body {
     let (sender, mut receiver) = mpsc::channel::<Chunk>(IN_FLIGHT);
-    tokio::spawn(produce(tx, feed, request, Utc::now(), sender, delivery));
+    // The producer's log lines belong to the request (its id, route and feed).
+    tokio::spawn(
+        produce(tx, feed, request, Utc::now(), sender, delivery)
+            .instrument(tracing::Span::current()),
+    );
     let mut ended = false;
     let chunks = futures::stream::poll_fn(move |cx| {
         if ended {
