@@ -30,6 +30,18 @@ pub struct RawSettings {
     /// PostgreSQL URL [default: postgres://postgres@127.0.0.1:5432/domofeed]
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
+    /// PostgreSQL read replicas for feed requests, URLs joined by commas [default: none: the primary]
+    #[arg(
+        long,
+        env = "DOMOFEED_READ_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub read_database_url: Option<String>,
+    /// Seconds a replica may lag behind the primary before feeds leave it [default: 30]
+    #[arg(long, env = "DOMOFEED_MAX_REPLICA_LAG", global = true)]
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub max_replica_lag: Option<String>,
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "DOMOFEED_BIND", global = true)]
     pub bind: Option<String>,
@@ -84,6 +96,10 @@ pub struct RawSettings {
 #[derive(Clone)]
 pub struct Settings {
     pub database_url: Url,
+    /// Hot standbys that feed requests read from; empty: the primary serves them.
+    pub read_database_urls: Vec<Url>,
+    /// A replica further behind the primary than this is left until it catches up.
+    pub max_replica_lag: Duration,
     pub bind: SocketAddr,
     pub public_url: Url,
     secret_key: Option<SecretKey>,
@@ -124,6 +140,7 @@ impl Settings {
                     redact_url_text(database_url)
                 ))
             })?;
+        let read_database_urls = parse_read_urls(raw.read_database_url.as_deref().unwrap_or(""))?;
         let bind_text = raw.bind.as_deref().unwrap_or(DEFAULT_BIND);
         let bind: SocketAddr = bind_text.parse().map_err(|_| {
             Error::Config(format!(
@@ -154,6 +171,8 @@ impl Settings {
             .transpose()?;
         Ok(Settings {
             database_url,
+            read_database_urls,
+            max_replica_lag: seconds("DOMOFEED_MAX_REPLICA_LAG", raw.max_replica_lag, 30)?,
             bind,
             public_url,
             secret_key,
@@ -200,6 +219,8 @@ impl RawSettings {
     fn or(self, other: RawSettings) -> RawSettings {
         RawSettings {
             database_url: self.database_url.or(other.database_url),
+            read_database_url: self.read_database_url.or(other.read_database_url),
+            max_replica_lag: self.max_replica_lag.or(other.max_replica_lag),
             bind: self.bind.or(other.bind),
             public_url: self.public_url.or(other.public_url),
             secret_key: self.secret_key.or(other.secret_key),
@@ -269,6 +290,25 @@ where
     }
 }
 
+/// `DOMOFEED_READ_DATABASE_URL`: PostgreSQL URLs joined by commas.
+fn parse_read_urls(text: &str) -> Result<Vec<Url>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            Url::parse(part)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "postgres" | "postgresql"))
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "DOMOFEED_READ_DATABASE_URL: expected postgres://user@host:port/database, several joined by commas; got {:?}",
+                        redact_url_text(part)
+                    ))
+                })
+        })
+        .collect()
+}
+
 /// CIDRs (or single addresses) joined by commas.
 pub fn parse_networks(name: &str, text: &str) -> Result<Vec<IpNet>> {
     text.split(',')
@@ -311,6 +351,15 @@ impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
             .field("database_url", &redact_url(&self.database_url))
+            .field(
+                "read_database_urls",
+                &self
+                    .read_database_urls
+                    .iter()
+                    .map(redact_url)
+                    .collect::<Vec<_>>(),
+            )
+            .field("max_replica_lag", &self.max_replica_lag)
             .field("bind", &self.bind)
             .field("public_url", &self.public_url.as_str())
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))

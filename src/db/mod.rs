@@ -1,5 +1,7 @@
 //! The database: connecting (and creating the database when missing) and migrations.
 
+pub mod replicas;
+
 use std::time::Duration;
 
 use sqlx::{
@@ -36,11 +38,7 @@ pub async fn connect(settings: &Settings, purpose: Purpose) -> Result<PgPool> {
     let mut options: PgConnectOptions = url.parse().map_err(unreachable)?;
     options = options.application_name("domofeed");
     if purpose == Purpose::Server {
-        let ms = settings.statement_timeout.as_millis().to_string();
-        options = options.options([
-            ("statement_timeout", ms.as_str()),
-            ("idle_in_transaction_session_timeout", ms.as_str()),
-        ]);
+        options = capped(options, settings);
     }
     let (max, acquire) = match purpose {
         Purpose::Server => (settings.pool_size, settings.acquire_timeout),
@@ -52,6 +50,32 @@ pub async fn connect(settings: &Settings, purpose: Purpose) -> Result<PgPool> {
         .connect_with(options)
         .await
         .map_err(unreachable)
+}
+
+/// A server session: every statement, and every idle transaction, is bounded.
+fn capped(options: PgConnectOptions, settings: &Settings) -> PgConnectOptions {
+    let ms = settings.statement_timeout.as_millis().to_string();
+    options.options([
+        ("statement_timeout", ms.as_str()),
+        ("idle_in_transaction_session_timeout", ms.as_str()),
+    ])
+}
+
+/// A pool on a read replica, opened lazily: a standby that is down when the server starts is
+/// no reason not to start (feeds read from the primary until it is back).
+pub fn connect_replica(settings: &Settings, url: &url::Url) -> Result<PgPool> {
+    let options: PgConnectOptions = url.as_str().parse().map_err(|e| {
+        Error::Config(format!(
+            "DOMOFEED_READ_DATABASE_URL: {}: {e}",
+            redact_url(url)
+        ))
+    })?;
+    let options = capped(options.application_name("domofeed"), settings);
+    Ok(PgPoolOptions::new()
+        .max_connections(settings.pool_size)
+        // A replica that does not answer soon is left for the next source, not waited for.
+        .acquire_timeout(settings.acquire_timeout.min(replicas::ATTEMPT))
+        .connect_lazy_with(options))
 }
 
 /// Applies the migrations that have not run yet.

@@ -2,11 +2,15 @@
 
 use std::{net::IpAddr, str::FromStr, time::Instant};
 
+use chrono::Utc;
 use chrono_tz::Tz;
 use ipnet::IpNet;
 use sqlx::PgPool;
 
-use super::FeedKind;
+use super::{
+    recorder::{Record, Recorder},
+    FeedKind,
+};
 use crate::{admin::Token, Error, Result};
 
 /// A feed that a request has proven it may read, with what it needs to be built.
@@ -102,27 +106,19 @@ pub async fn authenticate(db: &PgPool, segment: &str) -> Result<Feed> {
     })
 }
 
-/// Records that the feed was read, at most once a minute per feed so that polling stays cheap.
-/// Runs after the response has started; a failure is only logged.
-pub fn touch_last_used(db: PgPool, feed_id: i64) {
-    tokio::spawn(async move {
-        let result = sqlx::query(
-            "update feeds set dt_last_used = now()
-              where id = $1 and (dt_last_used is null or dt_last_used < now() - interval '1 minute')",
-        )
-        .bind(feed_id)
-        .execute(&db)
-        .await;
-        if let Err(e) = result {
-            tracing::warn!(feed_id, error = %e, "could not record the feed's last use");
-        }
+/// Records that the feed was read (kept at most once a minute per feed, so polling stays cheap).
+/// Written in the background by the recorder; the response never waits for it.
+pub fn touch_last_used(recorder: &Recorder, feed_id: i64) {
+    recorder.send(Record::LastUsed {
+        feed_id,
+        at: Utc::now(),
     });
 }
 
 /// One authenticated feed request, written to `feed_access_log` when it ends: who (address),
 /// what (feed), how it went (status, complete, items, bytes, duration). No token, no personal data.
 pub struct AccessLog {
-    db: PgPool,
+    recorder: Recorder,
     feed_id: i64,
     account_id: i64,
     client: IpAddr,
@@ -130,9 +126,9 @@ pub struct AccessLog {
 }
 
 impl AccessLog {
-    pub fn start(db: &PgPool, feed: &Feed, client: IpAddr) -> AccessLog {
+    pub fn start(recorder: &Recorder, feed: &Feed, client: IpAddr) -> AccessLog {
         AccessLog {
-            db: db.clone(),
+            recorder: recorder.clone(),
             feed_id: feed.id,
             account_id: feed.account_id,
             client,
@@ -140,7 +136,7 @@ impl AccessLog {
         }
     }
 
-    /// Writes the record in the background: the response never waits for it.
+    /// Hands the record to the recorder: the response never waits for it.
     pub fn finish(self, status: u16, complete: bool, items: u64, bytes: u64) {
         let duration_ms = i32::try_from(self.started.elapsed().as_millis()).unwrap_or(i32::MAX);
         tracing::info!(
@@ -152,25 +148,16 @@ impl AccessLog {
             duration_ms,
             "feed access"
         );
-        tokio::spawn(async move {
-            let result = sqlx::query(
-                "insert into feed_access_log
-                     (account_id, feed_id, client_addr, status, complete, items, bytes, duration_ms)
-                 values ($1, $2, $3::text::inet, $4, $5, $6, $7, $8)",
-            )
-            .bind(self.account_id)
-            .bind(self.feed_id)
-            .bind(self.client.to_string())
-            .bind(status as i16)
-            .bind(complete)
-            .bind(i64::try_from(items).unwrap_or(i64::MAX))
-            .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
-            .bind(duration_ms)
-            .execute(&self.db)
-            .await;
-            if let Err(e) = result {
-                tracing::warn!(feed_id = self.feed_id, error = %e, "could not write the access log");
-            }
+        self.recorder.send(Record::Access {
+            account_id: self.account_id,
+            feed_id: self.feed_id,
+            at: Utc::now(),
+            client: self.client,
+            status: i16::try_from(status).unwrap_or(i16::MAX),
+            complete,
+            items: i64::try_from(items).unwrap_or(i64::MAX),
+            bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
+            duration_ms,
         });
     }
 }

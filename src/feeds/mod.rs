@@ -32,5 +32,6 @@ pub mod access;
 pub mod dates;
 pub mod filter;
 mod load;
+pub mod recorder;
 mod render;
 pub mod stream;

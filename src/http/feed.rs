@@ -39,9 +39,15 @@ async fn feed(
         tracing::Span::current().record("feed_id", id);
     }
     // Requests that do not prove access are not the feed's business: they are not logged per feed.
-    let feed = access::authenticate(&state.db, &segment).await?;
+    let feed = state
+        .reads
+        .read(|db| {
+            let segment = &segment;
+            async move { access::authenticate(&db, segment).await }
+        })
+        .await?;
     let client = client_addr(peer, &headers, &state.settings.trusted_proxies);
-    let log = AccessLog::start(&state.db, &feed, client);
+    let log = AccessLog::start(&state.recorder, &feed, client);
     match deliver(&state, feed, client, query.as_deref().unwrap_or(""), log).await {
         Ok(response) => Ok(response),
         Err((e, log)) => {
@@ -78,11 +84,15 @@ async fn deliver(
         Ok(ok) => ok,
         Err(e) => return Err((e, log)),
     };
-    let tx = match stream::begin(&state.db).await {
+    let tx = match state
+        .reads
+        .read(|db| async move { stream::begin(&db).await })
+        .await
+    {
         Ok(tx) => tx,
         Err(e) => return Err((e, log)),
     };
-    access::touch_last_used(state.db.clone(), feed.id);
+    access::touch_last_used(&state.recorder, feed.id);
     let delivery = stream::Delivery {
         slot,
         send_timeout: state.settings.send_timeout,

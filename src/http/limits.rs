@@ -19,6 +19,7 @@ const BURST: u32 = 10;
 #[derive(Clone)]
 pub struct Limits {
     builds: Arc<Semaphore>,
+    max_builds: u32,
     per_feed: Arc<DefaultKeyedRateLimiter<i64>>,
 }
 
@@ -29,6 +30,7 @@ impl Limits {
             .unwrap_or(NonZeroU32::MIN);
         Limits {
             builds: Arc::new(Semaphore::new(settings.max_feed_builds as usize)),
+            max_builds: settings.max_feed_builds,
             per_feed: Arc::new(RateLimiter::keyed(
                 Quota::per_minute(per_minute).allow_burst(burst),
             )),
@@ -49,6 +51,11 @@ impl Limits {
             self.per_feed.retain_recent();
         }
         Ok(())
+    }
+
+    /// Waits (at most `max`) until no feed body is being built.
+    pub async fn all_builds_done(&self, max: Duration) {
+        let _ = tokio::time::timeout(max, self.builds.acquire_many(self.max_builds)).await;
     }
 
     /// A build slot, held until the body is sent or cut.

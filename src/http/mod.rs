@@ -28,14 +28,25 @@ use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 pub use error::error_response;
 
-use crate::{config::Settings, Error, Result};
+use crate::{
+    config::Settings,
+    db::replicas::Reads,
+    feeds::recorder::{self, Batching, Recorder, RecorderTask},
+    Error, Result,
+};
 
 pub use limits::Limits;
 
-/// What every handler can reach.
+/// What every handler can reach. Nothing here outlives a request but caches that are safe to
+/// lose (the per-feed rate limiter): any number of instances can serve the same feeds.
 #[derive(Clone)]
 pub struct AppState {
+    /// The primary: everything that writes.
     pub db: PgPool,
+    /// Where feeds read from: a healthy replica, else the primary.
+    pub reads: Reads,
+    /// Feed access records, written to the primary in the background.
+    pub recorder: Recorder,
     pub settings: Arc<Settings>,
     pub limits: Limits,
     /// Set once shutdown has begun: `/readyz` then says not ready.
@@ -43,13 +54,26 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: PgPool, settings: Settings) -> AppState {
-        AppState {
+    /// The state with its background tasks running: the recorder (which writes what is left
+    /// once every clone of the state is gone) and the replica checks.
+    pub fn new(db: PgPool, settings: Settings) -> Result<AppState> {
+        Ok(AppState::start(db, settings)?.0)
+    }
+
+    /// As `new`, keeping the recorder's task so that shutdown can flush it.
+    pub fn start(db: PgPool, settings: Settings) -> Result<(AppState, RecorderTask)> {
+        let reads = Reads::new(db.clone(), &settings)?;
+        reads.spawn_checks();
+        let (recorder, task) = recorder::start(db.clone(), Batching::default());
+        let state = AppState {
             limits: Limits::new(&settings),
             db,
+            reads,
+            recorder,
             settings: Arc::new(settings),
             draining: Arc::new(AtomicBool::new(false)),
-        }
+        };
+        Ok((state, task))
     }
 }
 
@@ -96,7 +120,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Binds, then serves until Ctrl-C or SIGTERM. Then: no new connections, `/readyz` says not
-/// ready, and running feeds get `DOMOFEED_SHUTDOWN_GRACE` to finish before the process exits.
+/// ready, running feeds get `DOMOFEED_SHUTDOWN_GRACE` to finish, and the access records they
+/// leave are written before the process exits.
 pub async fn serve(settings: Settings, db: PgPool) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
@@ -108,8 +133,12 @@ pub async fn serve(settings: Settings, db: PgPool) -> Result<()> {
         })?;
     tracing::info!(address = %settings.bind, "serving feeds");
     let grace = settings.shutdown_grace;
-    let state = AppState::new(db, settings);
+    let (state, recorder) = AppState::start(db, settings)?;
+    // Start on the replicas that are healthy now rather than after the first periodic check.
+    state.reads.check_all().await;
+    tracing::info!(feeds_from = %state.reads.in_use(), "feeds read from");
     let draining = state.draining.clone();
+    let limits = state.limits.clone();
     let stop = Arc::new(tokio::sync::Notify::new());
     let server = axum::serve(
         listener,
@@ -120,23 +149,35 @@ pub async fn serve(settings: Settings, db: PgPool) -> Result<()> {
         async move { stop.notified().await }
     });
     let mut server = tokio::spawn(server.into_future());
-    tokio::select! {
-        finished = &mut server => return finished_server(finished),
-        () = shutdown_signal() => {}
-    }
-    draining.store(true, Ordering::SeqCst);
-    stop.notify_one();
-    match tokio::time::timeout(grace, &mut server).await {
-        Ok(finished) => finished_server(finished),
-        Err(_) => {
-            tracing::warn!(
-                grace_seconds = grace.as_secs(),
-                "grace period over; cutting the feeds still running"
-            );
-            server.abort();
-            Ok(())
+    let outcome = tokio::select! {
+        finished = &mut server => Some(finished_server(finished)),
+        () = shutdown_signal() => None,
+    };
+    let outcome = match outcome {
+        Some(outcome) => outcome,
+        None => {
+            draining.store(true, Ordering::SeqCst);
+            stop.notify_one();
+            match tokio::time::timeout(grace, &mut server).await {
+                Ok(finished) => {
+                    // The last feeds hand over their access records as they release their
+                    // build slots, just after their connections end.
+                    limits.all_builds_done(Duration::from_secs(5)).await;
+                    finished_server(finished)
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        grace_seconds = grace.as_secs(),
+                        "grace period over; cutting the feeds still running"
+                    );
+                    server.abort();
+                    Ok(())
+                }
+            }
         }
-    }
+    };
+    recorder.close().await;
+    outcome
 }
 
 fn finished_server(
@@ -175,24 +216,30 @@ async fn healthz() -> Response {
     axum::Json(serde_json::json!({"status": "ok"})).into_response()
 }
 
-/// The database answers and the migrations have run (and we are not shutting down).
+/// The database that feeds read from answers and the migrations have run (and we are not
+/// shutting down); `feeds_from` says which database that is.
 async fn readyz(State(state): State<AppState>) -> Response {
     if state.draining.load(Ordering::SeqCst) {
         return error_response(StatusCode::SERVICE_UNAVAILABLE, None, "shutting down");
     }
-    let check = tokio::time::timeout(Duration::from_secs(2), async {
-        let applied: Option<i64> =
-            sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
-                .fetch_one(&state.db)
-                .await?;
-        Ok::<_, sqlx::Error>(applied)
-    })
+    let check = tokio::time::timeout(
+        Duration::from_secs(2),
+        state.reads.read(|db| async move {
+            let applied: Option<i64> =
+                sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
+                    .fetch_one(&db)
+                    .await?;
+            Ok(applied)
+        }),
+    )
     .await;
     let expected = crate::db::MIGRATOR.iter().map(|m| m.version).max();
     match check {
-        Ok(Ok(applied)) if applied >= expected => {
-            axum::Json(serde_json::json!({"status": "ready"})).into_response()
-        }
+        Ok(Ok(applied)) if applied >= expected => axum::Json(serde_json::json!({
+            "status": "ready",
+            "feeds_from": state.reads.in_use(),
+        }))
+        .into_response(),
         Ok(Ok(_)) => error_response(
             StatusCode::SERVICE_UNAVAILABLE,
             None,

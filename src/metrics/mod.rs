@@ -45,6 +45,7 @@ struct Metrics {
     pool_connections: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
     pool_timeouts: Counter,
+    records_dropped: Counter,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -145,7 +146,14 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Requests that waited DOMOFEED_ACQUIRE_TIMEOUT for a database connection in vain (503)",
         pool_timeouts.clone(),
     );
+    let records_dropped = Counter::default();
+    registry.register(
+        "records_dropped",
+        "Access-log and last-use records not written: the write queue was full or the primary failed for long",
+        records_dropped.clone(),
+    );
     Metrics {
+        records_dropped,
         registry,
         requests,
         feed_seconds,
@@ -166,6 +174,11 @@ pub fn router() -> Router<AppState> {
 /// A request gave up waiting for a database connection.
 pub fn pool_timed_out() {
     METRICS.pool_timeouts.inc();
+}
+
+/// `n` access-log or last-use records were dropped instead of holding up a feed.
+pub fn records_dropped(n: u64) {
+    METRICS.records_dropped.inc_by(n);
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

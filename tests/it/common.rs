@@ -94,7 +94,7 @@ impl TestApp {
         .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let state = AppState::new(pool.clone(), settings);
+        let state = AppState::new(pool.clone(), settings).unwrap();
         tokio::spawn(async move {
             let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
             axum::serve(listener, app).await.unwrap();

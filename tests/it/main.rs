@@ -14,6 +14,7 @@ mod metrics;
 mod openapi;
 mod operations;
 mod process;
+mod replicas;
 mod seed;
 mod timestamps;
 mod units_feed;
