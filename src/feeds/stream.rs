@@ -12,7 +12,7 @@ use std::{
     io,
     pin::Pin,
     task::{ready, Poll},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use axum::body::Body;
@@ -29,7 +29,10 @@ use super::{
     load::{self, DealBounds, DealChildren, Scope, UnitBounds},
     render::{self, Style},
 };
-use crate::{Error, Result};
+use crate::{
+    metrics::{self, FeedEnd},
+    Error, Result,
+};
 
 /// Items per page: one query for the items and one per child table.
 const PAGE: i64 = 1000;
@@ -63,6 +66,8 @@ impl Request {
 /// What a response needs besides the feed: its build slot (held until the body ends), how long
 /// the client may stall, and the access record to complete.
 pub struct Delivery {
+    /// When the request arrived: feed build times are measured from here.
+    pub started: Instant,
     pub slot: OwnedSemaphorePermit,
     pub send_timeout: Duration,
     pub log: AccessLog,
@@ -161,21 +166,36 @@ async fn produce(
     };
     let outcome = write_feed(&mut tx, &feed, &request, now, &mut body).await;
     let _ = tx.rollback().await;
-    let complete = outcome.is_ok();
-    match outcome {
+    let end = match outcome {
         Ok(()) => {
             let _ = body.sender.send(Chunk::End).await;
+            FeedEnd::Complete
         }
-        Err(Stop::Gone) => tracing::info!(feed_id = feed.id, "client left before the feed ended"),
+        Err(Stop::Gone) => {
+            tracing::info!(feed_id = feed.id, "client left before the feed ended");
+            FeedEnd::ClientLeft
+        }
         Err(Stop::Stalled) => {
-            tracing::warn!(feed_id = feed.id, "client stopped reading; transfer cut")
+            tracing::warn!(feed_id = feed.id, "client stopped reading; transfer cut");
+            FeedEnd::Stalled
         }
         Err(Stop::Failed(e)) => {
-            tracing::error!(feed_id = feed.id, error = %e, "feed aborted mid-body")
+            tracing::error!(feed_id = feed.id, error = %e, "feed aborted mid-body");
+            FeedEnd::Failed
         }
-    }
+    };
     // Dropping the sender without `End` cuts the transfer (see `body`).
-    delivery.log.finish(200, complete, body.items, body.sent);
+    drop(body.sender);
+    metrics::feed_ended(
+        feed.kind,
+        end,
+        body.items,
+        body.sent,
+        delivery.started.elapsed(),
+    );
+    delivery
+        .log
+        .finish(200, end == FeedEnd::Complete, body.items, body.sent);
     drop(delivery.slot);
 }
 

@@ -66,6 +66,7 @@ async fn deliver(
     query: &str,
     log: AccessLog,
 ) -> std::result::Result<Response, (Error, AccessLog)> {
+    let started = std::time::Instant::now();
     let checked = (|| {
         if !feed.allows(client) {
             return Err(Error::Forbidden(format!(
@@ -94,6 +95,7 @@ async fn deliver(
     };
     access::touch_last_used(&state.recorder, feed.id);
     let delivery = stream::Delivery {
+        started,
         slot,
         send_timeout: state.settings.send_timeout,
         log,

@@ -7,10 +7,9 @@
 //! template, a status code, a feed kind). A path, a token or a feed id never becomes a label:
 //! the URL is the secret.
 
-mod feed_body;
 mod track;
 
-use std::sync::LazyLock;
+use std::{sync::LazyLock, time::Duration};
 
 use axum::{
     extract::State,
@@ -32,7 +31,7 @@ use prometheus_client::{
 
 pub use track::track;
 
-use crate::http::AppState;
+use crate::{feeds::FeedKind, http::AppState};
 
 /// The families, registered once in `REGISTRY`.
 struct Metrics {
@@ -74,6 +73,42 @@ enum Cut {
     error,
     /// The client went away before the end.
     client_left,
+    /// The client stopped reading for longer than DOMOFEED_SEND_TIMEOUT.
+    stalled,
+}
+
+/// How a feed body ended, as its producer knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedEnd {
+    Complete,
+    Failed,
+    ClientLeft,
+    Stalled,
+}
+
+/// Counts one feed body: time, items and bytes of a complete one, the reason of a cut one.
+pub fn feed_ended(kind: FeedKind, end: FeedEnd, items: u64, bytes: u64, elapsed: Duration) {
+    let m = &*METRICS;
+    let reason = match end {
+        FeedEnd::Complete => {
+            let labels = KindLabels {
+                kind: match kind {
+                    FeedKind::Deals => Kind::deals,
+                    FeedKind::Units => Kind::units,
+                },
+            };
+            m.feed_seconds
+                .get_or_create(&labels)
+                .observe(elapsed.as_secs_f64());
+            m.feed_items.get_or_create(&labels).inc_by(items);
+            m.feed_bytes.get_or_create(&labels).inc_by(bytes);
+            return;
+        }
+        FeedEnd::Failed => Cut::error,
+        FeedEnd::ClientLeft => Cut::client_left,
+        FeedEnd::Stalled => Cut::stalled,
+    };
+    m.feeds_cut.get_or_create(&CutLabels { reason }).inc();
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

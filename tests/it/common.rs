@@ -163,3 +163,24 @@ pub async fn seed_units(pool: &PgPool, units: u32) {
     };
     domofeed::seed::run(pool, &options).await.unwrap();
 }
+
+/// The id in a feed path `/dc-api/feeds/{id}-{token}/`.
+pub fn feed_id_of(path: &str) -> i64 {
+    let segment = path.split('/').nth(3).unwrap();
+    segment.split('-').next().unwrap().parse().unwrap()
+}
+
+/// Reads a streamed body to its end; true when the transfer broke instead of ending cleanly.
+pub async fn read_until_end_or_cut(
+    mut stream: impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin,
+    body: &mut Vec<u8>,
+) -> bool {
+    use futures::StreamExt;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => body.extend_from_slice(&bytes),
+            Err(_) => return true,
+        }
+    }
+    false
+}

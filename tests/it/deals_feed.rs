@@ -5,7 +5,7 @@ use chrono_tz::Tz;
 use domofeed::{feeds::dates::day_start, feeds::FeedKind};
 use sqlx::PgPool;
 
-use crate::common::{load_small_fixture, set_deal_updated, without_triggers, TestApp};
+use crate::common::{feed_id_of, load_small_fixture, set_deal_updated, without_triggers, TestApp};
 
 async fn app_with_deals_feed(pool: PgPool) -> (TestApp, String) {
     load_small_fixture(&pool).await;
@@ -420,15 +420,7 @@ async fn the_three_access_failures_look_the_same(pool: PgPool) {
     assert_contract_headers(&ok.headers);
     assert!(!ok.text.starts_with('\u{feff}'));
 
-    let id: i64 = feed
-        .split('/')
-        .nth(3)
-        .unwrap()
-        .split('-')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let id = feed_id_of(&feed);
     let token = feed
         .split('/')
         .nth(3)
@@ -440,16 +432,9 @@ async fn the_three_access_failures_look_the_same(pool: PgPool) {
     let wrong_token = format!("/dc-api/feeds/{id}-{}/", "A".repeat(64));
     let unknown_id = format!("/dc-api/feeds/{}-{token}/", id + 1000);
     let revoked = app.feed(1, FeedKind::Deals, vec![]).await;
-    let revoked_id: i64 = revoked
-        .split('/')
-        .nth(3)
-        .unwrap()
-        .split('-')
-        .next()
-        .unwrap()
-        .parse()
+    domofeed::admin::revoke(&pool, feed_id_of(&revoked))
+        .await
         .unwrap();
-    domofeed::admin::revoke(&pool, revoked_id).await.unwrap();
     let first = app.get(&wrong_token).await;
     for path in [
         unknown_id,

@@ -8,7 +8,7 @@ use domofeed::{
 };
 use sqlx::PgPool;
 
-use crate::common::{load_small_fixture, TestApp};
+use crate::common::{feed_id_of, load_small_fixture, TestApp};
 
 #[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
 async fn token_is_stored_as_digest_and_ciphertext_only(pool: PgPool) {
@@ -92,13 +92,7 @@ async fn rotate_and_revoke_over_http(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let old_path = app.feed(1, FeedKind::Deals, vec![]).await;
     assert_eq!(app.get(&old_path).await.status, 200);
-    let id: i64 = old_path
-        .trim_start_matches("/dc-api/feeds/")
-        .split('-')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let id = feed_id_of(&old_path);
 
     let token = admin::rotate(&pool, &app.key, id).await.unwrap();
     let new_path = format!("/dc-api/feeds/{id}-{}/", token.expose());

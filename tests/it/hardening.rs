@@ -12,18 +12,9 @@ use domofeed::{
 use futures::StreamExt;
 use sqlx::PgPool;
 
-use crate::common::{load_small_fixture, seed_units, test_database_url, TestApp};
-
-fn feed_id(path: &str) -> i64 {
-    path.split('/')
-        .nth(3)
-        .unwrap()
-        .split('-')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
+use crate::common::{
+    feed_id_of, load_small_fixture, read_until_end_or_cut, seed_units, test_database_url, TestApp,
+};
 
 /// Access-log rows of a feed (written in the background): waits until `count` are there.
 async fn access_rows(pool: &PgPool, feed: i64, count: usize) -> Vec<admin::AccessEntry> {
@@ -106,7 +97,7 @@ async fn a_feed_polled_too_often_gets_429_with_retry_after(pool: PgPool) {
     assert_eq!(limited.json()["status"], "error");
     // The limit is per feed.
     assert_eq!(app.get(&other).await.status, 200);
-    let statuses: Vec<i16> = access_rows(&pool, feed_id(&feed), 11)
+    let statuses: Vec<i16> = access_rows(&pool, feed_id_of(&feed), 11)
         .await
         .iter()
         .map(|r| r.status)
@@ -133,21 +124,12 @@ async fn a_reader_that_stops_reading_is_cut_and_frees_its_slot(pool: PgPool) {
     let mut stream = response.bytes_stream();
     let mut body = stream.next().await.unwrap().unwrap().to_vec();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let mut cut = false;
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(bytes) => body.extend_from_slice(&bytes),
-            Err(_) => {
-                cut = true;
-                break;
-            }
-        }
-    }
+    let cut = read_until_end_or_cut(stream, &mut body).await;
     assert!(cut, "a stalled transfer ends in an error");
     assert!(serde_json::from_slice::<serde_json::Value>(&body).is_err());
     // Its slot is free again: a fast request gets through.
     assert_eq!(app.query(&feed, "deal_ids=1").await.status, 200);
-    let rows = access_rows(&pool, feed_id(&feed), 2).await;
+    let rows = access_rows(&pool, feed_id_of(&feed), 2).await;
     let stalled = rows
         .iter()
         .find(|r| !r.complete)
@@ -161,7 +143,7 @@ async fn allow_list_with_trusted_forwarded_for(pool: PgPool) {
     load_small_fixture(&pool).await;
     let direct = TestApp::spawn(pool.clone()).await;
     let feed = direct.feed(1, FeedKind::Units, vec![]).await;
-    let id = feed_id(&feed);
+    let id = feed_id_of(&feed);
     admin::set_allowed_networks(&pool, id, &["10.1.0.0/16".parse().unwrap()])
         .await
         .unwrap();
@@ -219,7 +201,7 @@ async fn access_log_has_one_row_per_authenticated_request(pool: PgPool) {
     load_small_fixture(&pool).await;
     let app = TestApp::spawn(pool.clone()).await;
     let feed = app.feed(1, FeedKind::Deals, vec![]).await;
-    let id = feed_id(&feed);
+    let id = feed_id_of(&feed);
     assert_eq!(app.get(&feed).await.status, 200);
     assert_eq!(app.query(&feed, "deal_ids=x").await.status, 400);
     let wrong = format!("/dc-api/feeds/{id}-{}/", "Z".repeat(64));

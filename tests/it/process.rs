@@ -5,7 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 use sqlx::PgPool;
 
-use crate::common::TestApp;
+use crate::common::{test_database_url, TestApp};
 
 const BIN: &str = env!("CARGO_BIN_EXE_domofeed");
 
@@ -23,14 +23,6 @@ async fn run(args: &[&str], env: &[(&str, String)]) -> Output {
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// DATABASE_URL of the test's own database.
-fn database_url(pool: &PgPool) -> String {
-    let base = std::env::var("DATABASE_URL").unwrap();
-    let mut url = url::Url::parse(&base).unwrap();
-    url.set_path(pool.connect_options().get_database().unwrap());
-    url.to_string()
 }
 
 fn free_port() -> u16 {
@@ -107,7 +99,7 @@ async fn json_logs_carry_the_request_id_and_route(pool: PgPool) {
     let mut command = Command::new(BIN);
     command
         .arg("serve")
-        .env("DATABASE_URL", database_url(&pool))
+        .env("DATABASE_URL", test_database_url(&pool))
         .env("DOMOFEED_BIND", &bind)
         .env("DOMOFEED_SECRET_KEY_FILE", dir.path().join("secret.key"))
         .env("DOMOFEED_LOG_FORMAT", "json")
