@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 bin=${DOMOFEED_BIN:-target/debug/domofeed}
 pgbin=/usr/lib/postgresql/$(ls /etc/postgresql | head -n 1)/bin
-port=${FAULTS_PG_PORT:-55433}
+port=${FAULTS_PG_PORT:-25433}
 http=${FAULTS_HTTP_PORT:-18383}
 dir=$(mktemp -d)
 chmod 755 "$dir"
