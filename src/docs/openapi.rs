@@ -57,8 +57,9 @@ fn feed() {}
     info(
         title = "domofeed",
         description = "Two live JSON feeds of a real-estate CRM for 1C, compatible with \
-                       Domoplaner's «Фиды данных для 1С». The contract, field by field: FEEDS.md; \
-                       a guide for 1C integrators (in Russian): docs/1c.md.",
+                       Domoplaner's «Фиды данных для 1С». Every parameter and every field of \
+                       both bodies is described below; a guide for 1C integrators (in Russian) \
+                       is docs/1c.md in the domofeed repository.",
     ),
     paths(feed),
     components(schemas(
