@@ -3,27 +3,15 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{TimeZone, Utc};
-use domofeed::{
-    feeds::FeedKind,
-    seed::{self, SeedOptions},
-};
+use domofeed::feeds::FeedKind;
 use futures::StreamExt;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::common::{read_until_end_or_cut, TestApp};
+use crate::common::{read_until_end_or_cut, seed_units, TestApp};
 
 async fn seeded_app(pool: PgPool, units: u32) -> TestApp {
-    let options = SeedOptions {
-        seed: 7,
-        accounts: 1,
-        units,
-        deals_per_unit: 2.0,
-        payments_per_deal: 5.0,
-        now: Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap(),
-    };
-    seed::run(&pool, &options).await.unwrap();
+    seed_units(&pool, units).await;
     TestApp::spawn(pool).await
 }
 
