@@ -127,6 +127,20 @@ pub async fn list(db: &PgPool, account_id: Option<i64>) -> Result<Vec<FeedInfo>>
     .await?)
 }
 
+/// A feed of `account_id`; another account's feed is as unknown as a missing one.
+pub async fn find_owned(db: &PgPool, account_id: i64, feed_id: i64) -> Result<FeedInfo> {
+    let feed: Option<FeedInfo> = sqlx::query_as(
+        "select id, account_id, kind, name, house_ids, dt_created, dt_revoked, dt_last_used
+           from feeds
+          where id = $1 and account_id = $2",
+    )
+    .bind(feed_id)
+    .bind(account_id)
+    .fetch_optional(db)
+    .await?;
+    feed.ok_or_else(|| Error::NotFound(format!("feed {feed_id} does not exist")))
+}
+
 /// Gives an active feed a new token; the old URL stops working at once.
 pub async fn rotate(db: &PgPool, key: &SecretKey, feed_id: i64) -> Result<Token> {
     let token = Token::generate();

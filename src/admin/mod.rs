@@ -1,11 +1,14 @@
-//! Feed links: the secret token in each feed URL, and creating, listing, rotating and revoking
-//! feeds. The CLI uses this today; the settings page will too.
+//! Feed links (the secret token in each feed URL; creating, listing, rotating and revoking
+//! feeds) and the admins who manage them in the settings page, with their sessions.
 
+pub mod admins;
+pub mod catalog;
 mod links;
+pub mod sessions;
 mod tokens;
 
 pub use links::{
-    access_log, create, feed_url, list, reveal, revoke, rotate, set_allowed_networks, AccessEntry,
-    FeedInfo, NewFeed,
+    access_log, create, feed_url, find_owned, list, reveal, revoke, rotate, set_allowed_networks,
+    AccessEntry, FeedInfo, NewFeed,
 };
 pub use tokens::{SecretKey, Token};

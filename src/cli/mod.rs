@@ -1,5 +1,6 @@
-//! The command line: `domofeed serve | migrate | seed | feed … | demo`.
+//! The command line: `domofeed serve | migrate | seed | feed … | admin … | demo`.
 
+mod admin;
 mod feed;
 mod healthcheck;
 
@@ -42,6 +43,9 @@ pub enum Command {
     /// Create, show, list, rotate and revoke feed links
     #[command(subcommand)]
     Feed(feed::FeedCommand),
+    /// Add, list and remove the admins who log in to the settings page
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Migrate, seed a demo account when there is none, print a deals and a units feed URL, serve
     Demo,
     /// Exit 0 when the server on DOMOFEED_BIND answers /readyz, else 1 (a container probe)
@@ -130,6 +134,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Feed(command) => feed::run(&settings, command).await,
+        Command::Admin(command) => admin::run(&settings, command).await,
         Command::Demo => demo(settings).await,
         Command::Healthcheck => healthcheck::run(settings.bind).await,
     }

@@ -1,7 +1,17 @@
 //! The two feeds of FEEDS.md.
 
 /// Which feed a link serves. Stored in `feeds.kind` as `deals` or `units`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    sqlx::Type,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[sqlx(type_name = "text", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
 pub enum FeedKind {

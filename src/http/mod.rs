@@ -1,10 +1,11 @@
 //! The HTTP server: one router, one state, the contract's headers on every answer.
 
-mod client;
+pub(crate) mod client;
 mod error;
 mod feed;
 mod limits;
 mod ops;
+mod settings;
 
 use std::{
     net::SocketAddr,
@@ -93,6 +94,8 @@ pub fn router(state: AppState) -> Router {
         ))
         // --- operations (ops.rs): /docs, /openapi.json, /metrics; metering of every answer ---
         .merge(ops::routes())
+        // --- the settings page and its API (settings/): HTML and JSON of their own ---
+        .merge(settings::router())
         .layer(axum::middleware::from_fn(crate::metrics::track))
         // ---
         .with_state(state)

@@ -1,0 +1,78 @@
+//! Logged-in browsers of the settings page. The cookie carries a random token; the database keeps
+//! its SHA-256, the admin, a CSRF token for form posts and an expiry. Sessions live in the
+//! database so that any instance behind a balancer can serve any admin.
+
+use sqlx::PgPool;
+use subtle::ConstantTimeEq;
+
+use super::Token;
+use crate::Result;
+
+/// How long a login lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+/// A session found by its cookie.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Session {
+    pub admin_id: i64,
+    pub account_id: i64,
+    pub login: String,
+    pub account_name: String,
+    pub timezone: String,
+    csrf_token: String,
+}
+
+impl Session {
+    /// The token every form post of this session must carry.
+    pub fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+
+    /// Compares a posted CSRF token in constant time.
+    pub fn csrf_matches(&self, posted: &str) -> bool {
+        bool::from(self.csrf_token.as_bytes().ct_eq(posted.as_bytes()))
+    }
+}
+
+/// Starts a session for an admin; the returned token goes into the cookie and nowhere else.
+/// Expired sessions are pruned on the way.
+pub async fn start(db: &PgPool, admin_id: i64) -> Result<Token> {
+    let token = Token::generate();
+    let csrf = Token::generate();
+    sqlx::query(
+        "with pruned as (delete from admin_sessions where dt_expires < now())
+         insert into admin_sessions (token_sha256, admin_id, csrf_token, dt_expires)
+         values ($1, $2, $3, now() + make_interval(hours => $4::int))",
+    )
+    .bind(token.sha256().as_slice())
+    .bind(admin_id)
+    .bind(csrf.expose())
+    .bind(SESSION_HOURS as i32)
+    .execute(db)
+    .await?;
+    Ok(token)
+}
+
+/// The live session behind a cookie's token, if any.
+pub async fn find(db: &PgPool, token: &Token) -> Result<Option<Session>> {
+    Ok(sqlx::query_as(
+        "select a.id as admin_id, a.account_id, a.login, ac.name as account_name, ac.timezone,
+                s.csrf_token
+           from admin_sessions s
+           join admins a on a.id = s.admin_id
+           join accounts ac on ac.id = a.account_id
+          where s.token_sha256 = $1 and s.dt_expires > now()",
+    )
+    .bind(token.sha256().as_slice())
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Ends a session (logout).
+pub async fn end(db: &PgPool, token: &Token) -> Result<()> {
+    sqlx::query("delete from admin_sessions where token_sha256 = $1")
+        .bind(token.sha256().as_slice())
+        .execute(db)
+        .await?;
+    Ok(())
+}

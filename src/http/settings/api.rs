@@ -1,0 +1,206 @@
+//! The JSON API behind the export page, for the page's script and for tools. Answers and errors
+//! have the shapes of the feed API (`{"status": "error", "parameter", "text"}`).
+
+use axum::{
+    extract::{Path, RawQuery, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{check_csrf_header, ApiAdmin};
+use crate::{
+    admin::{self, catalog, FeedInfo, NewFeed},
+    feeds::{filter, FeedKind},
+    http::AppState,
+    Error, Result,
+};
+
+/// A feed as the API shows it: with its URL while it is active and can be shown.
+#[derive(Serialize)]
+pub struct FeedJson {
+    id: i64,
+    kind: FeedKind,
+    kind_title: &'static str,
+    name: String,
+    house_ids: Vec<i64>,
+    active: bool,
+    dt_created: DateTime<Utc>,
+    dt_last_used: Option<DateTime<Utc>>,
+    dt_revoked: Option<DateTime<Utc>>,
+    url: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct CreateJson {
+    kind: FeedKind,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    house_ids: Vec<i64>,
+}
+
+/// Who is logged in, and the CSRF token for calls that change something.
+pub async fn session(ApiAdmin(session): ApiAdmin) -> Response {
+    Json(json!({
+        "login": session.login,
+        "account_id": session.account_id,
+        "account_name": session.account_name,
+        "timezone": session.timezone,
+        "csrf_token": session.csrf_token(),
+    }))
+    .into_response()
+}
+
+/// What filters can be picked from: houses, deal stages, unit statuses.
+pub async fn catalog(
+    State(state): State<AppState>,
+    ApiAdmin(session): ApiAdmin,
+) -> Result<Response> {
+    let account = session.account_id;
+    let statuses: Vec<_> = catalog::UNIT_STATUSES
+        .iter()
+        .map(|(value, title)| json!({"value": value, "title": title}))
+        .collect();
+    Ok(Json(json!({
+        "houses": catalog::houses(&state.db, account).await?,
+        "stages": catalog::stages(&state.db, account).await?,
+        "unit_statuses": statuses,
+    }))
+    .into_response())
+}
+
+pub async fn list(State(state): State<AppState>, ApiAdmin(session): ApiAdmin) -> Result<Response> {
+    let infos = admin::list(&state.db, Some(session.account_id)).await?;
+    let key = state.settings.secret_key().ok();
+    let mut feeds = Vec::with_capacity(infos.len());
+    for info in infos {
+        let url = match (&key, info.dt_revoked) {
+            (Some(key), None) => admin::reveal(&state.db, key, info.id)
+                .await
+                .ok()
+                .map(|t| admin::feed_url(&state.settings.public_url, info.id, &t)),
+            _ => None,
+        };
+        feeds.push(feed_json(info, url));
+    }
+    Ok(Json(feeds).into_response())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ApiAdmin(session): ApiAdmin,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response> {
+    check_csrf_header(&headers, &session)?;
+    let new: CreateJson = serde_json::from_slice(&body).map_err(|e| {
+        Error::bad_request(
+            "body",
+            format!("expected {{\"kind\": \"deals\" or \"units\", \"name\", \"house_ids\"}}: {e}"),
+        )
+    })?;
+    let (id, token) = admin::create(
+        &state.db,
+        &state.settings.secret_key()?,
+        NewFeed {
+            account_id: session.account_id,
+            kind: new.kind,
+            name: new.name,
+            house_ids: new.house_ids,
+        },
+    )
+    .await?;
+    let info = admin::find_owned(&state.db, session.account_id, id).await?;
+    let url = admin::feed_url(&state.settings.public_url, id, &token);
+    Ok((StatusCode::CREATED, Json(feed_json(info, Some(url)))).into_response())
+}
+
+pub async fn rotate(
+    State(state): State<AppState>,
+    ApiAdmin(session): ApiAdmin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    check_csrf_header(&headers, &session)?;
+    let id = owned_id(&state, session.account_id, &id).await?;
+    let token = admin::rotate(&state.db, &state.settings.secret_key()?, id).await?;
+    let info = admin::find_owned(&state.db, session.account_id, id).await?;
+    let url = admin::feed_url(&state.settings.public_url, id, &token);
+    Ok(Json(feed_json(info, Some(url))).into_response())
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    ApiAdmin(session): ApiAdmin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    check_csrf_header(&headers, &session)?;
+    let id = owned_id(&state, session.account_id, &id).await?;
+    admin::revoke(&state.db, id).await?;
+    let info = admin::find_owned(&state.db, session.account_id, id).await?;
+    Ok(Json(feed_json(info, None)).into_response())
+}
+
+/// Checks a feed query string with the feed's own parser: `200` with the query as the server
+/// reads it and today's date in the asked `date_format`, or the `400` the feed would answer.
+pub async fn check(
+    State(state): State<AppState>,
+    ApiAdmin(session): ApiAdmin,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let id = owned_id(&state, session.account_id, &id).await?;
+    let info = admin::find_owned(&state.db, session.account_id, id).await?;
+    let query = query.unwrap_or_default();
+    let (canonical, date_format, ignored) = match info.kind {
+        FeedKind::Deals => {
+            let q = filter::parse_deals(&query)?;
+            (q.to_query(), q.date_format, q.ignored_params)
+        }
+        FeedKind::Units => {
+            let q = filter::parse_units(&query)?;
+            (q.to_query(), q.date_format, q.ignored_params)
+        }
+    };
+    let tz = session.timezone.parse::<Tz>().unwrap_or(Tz::UTC);
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let mut example = Vec::new();
+    date_format.write(today, &mut example);
+    Ok(Json(json!({
+        "status": "ok",
+        "query": canonical,
+        "date_example": String::from_utf8_lossy(&example),
+        "ignored_params": ignored,
+    }))
+    .into_response())
+}
+
+/// A feed id from the path that belongs to the account; anything else is the same 404.
+async fn owned_id(state: &AppState, account_id: i64, id: &str) -> Result<i64> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| Error::NotFound(format!("feed {id:?}")))?;
+    admin::find_owned(&state.db, account_id, id).await?;
+    Ok(id)
+}
+
+fn feed_json(info: FeedInfo, url: Option<String>) -> FeedJson {
+    FeedJson {
+        id: info.id,
+        kind: info.kind,
+        kind_title: info.kind.title(),
+        name: info.name,
+        house_ids: info.house_ids,
+        active: info.dt_revoked.is_none(),
+        dt_created: info.dt_created,
+        dt_last_used: info.dt_last_used,
+        dt_revoked: info.dt_revoked,
+        url,
+    }
+}
