@@ -84,16 +84,23 @@ impl TestApp {
         TestApp::spawn_with(pool, RawSettings::default()).await
     }
 
-    /// A server with these settings (over the defaults) on a free port.
+    /// A server with these settings (over the defaults) on a free port. Unless set, its public
+    /// URL is its real address and its secret key is `TestApp::key`, so links it shows work.
     pub async fn spawn_with(pool: PgPool, raw: RawSettings) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let key_hex: String = (0..32)
+            .map(|_| format!("{:02x}", rand::random::<u8>()))
+            .collect();
         let settings = Settings::from_raw(RawSettings {
             bind: Some("127.0.0.1:0".into()),
             feed_rate_per_minute: raw.feed_rate_per_minute.clone().or(Some("100000".into())),
+            public_url: raw.public_url.clone().or(Some(format!("http://{address}"))),
+            secret_key: raw.secret_key.clone().or(Some(key_hex)),
             ..raw
         })
         .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
+        let key = settings.secret_key().unwrap();
         let state = AppState::new(pool.clone(), settings).unwrap();
         tokio::spawn(async move {
             let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -102,7 +109,7 @@ impl TestApp {
         TestApp {
             address,
             pool,
-            key: SecretKey::generate(),
+            key,
             client: reqwest::Client::builder().no_gzip().build().unwrap(),
         }
     }

@@ -16,5 +16,6 @@ mod operations;
 mod process;
 mod replicas;
 mod seed;
+mod settings;
 mod timestamps;
 mod units_feed;
