@@ -168,6 +168,19 @@ async fn demo(settings: Settings) -> Result<()> {
         let url = feed::demo_feed_url(&cli_pool, &settings, &key, account_id, kind).await?;
         println!("{url}");
     }
+    let admins = crate::admin::admins::list(&cli_pool, Some(account_id)).await?;
+    let login_url = format!(
+        "{}/settings/login",
+        settings.public_url.as_str().trim_end_matches('/')
+    );
+    if admins.is_empty() {
+        eprintln!(
+            "settings page: {login_url} (add an admin first, in another terminal: \
+             domofeed admin add --account {account_id} --login admin)"
+        );
+    } else {
+        eprintln!("settings page: {login_url}");
+    }
     cli_pool.close().await;
     let pool = db::connect(&settings, Purpose::Server).await?;
     crate::http::serve(settings, pool).await

@@ -156,11 +156,11 @@ fn create_form(page: &ExportPage) -> Markup {
 fn feed_card(page: &ExportPage, feed: &FeedView) -> Markup {
     let info = &feed.info;
     let active = info.dt_revoked.is_none();
-    let houses: Vec<&str> = page
+    let houses: Vec<String> = page
         .houses
         .iter()
         .filter(|h| info.house_ids.contains(&h.id))
-        .map(|h| h.title.as_str())
+        .map(|h| format!("{}, {}", h.project, h.title))
         .collect();
     html! {
         article.card.feed #{"feed-" (info.id)} data-feed-id=(info.id) data-kind=(info.kind.as_str()) {
@@ -170,7 +170,7 @@ fn feed_card(page: &ExportPage, feed: &FeedView) -> Markup {
             }
             dl.facts {
                 dt { "Тип" } dd { (info.kind.title()) }
-                dt { "Дома" } dd { @if houses.is_empty() { "все" } @else { (houses.join(", ")) } }
+                dt { "Дома" } dd { @if houses.is_empty() { "все" } @else { (houses.join("; ")) } }
                 dt { "Создана" } dd { (moment(info.dt_created, page.tz)) }
                 dt { "Последний запрос" } dd { @match info.dt_last_used { Some(t) => (moment(t, page.tz)), None => "ещё не было" } }
                 @if let Some(t) = info.dt_revoked { dt { "Отозвана" } dd { (moment(t, page.tz)) } }

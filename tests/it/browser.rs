@@ -1,0 +1,490 @@
+//! The settings page in real headless Chromium, driven through WebDriver (chromedriver +
+//! fantoccini): log in, create a deals feed limited to one house, copy its URL and fetch it, build
+//! a filtered link and fetch it, rotate, revoke. Screenshots go to `target/screenshots/settings/`
+//! for a person to look at.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them); `CHROMEDRIVER` and
+//! `CHROMIUM` override their paths.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use chrono::Utc;
+use domofeed::admin::admins;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+use crate::common::{seed_units, TestApp};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A chromedriver process on a free port, killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn installed(variable: &str, default: &str) -> PathBuf {
+    let path = PathBuf::from(std::env::var(variable).unwrap_or_else(|_| default.to_owned()));
+    assert!(
+        path.exists(),
+        "{} not found: install Chromium and its driver (apt-get install -y chromium chromium-driver) \
+         or set {variable}",
+        path.display()
+    );
+    path
+}
+
+async fn start_browser() -> (Driver, Client) {
+    let driver_path = installed("CHROMEDRIVER", "/usr/bin/chromedriver");
+    let chromium = installed("CHROMIUM", "/usr/bin/chromium");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(driver_path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        _profile: profile,
+    };
+    let status = format!("{}/status", driver.url);
+    for _ in 0..100 {
+        if reqwest::get(&status).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--window-size=1280,1800", "--lang=ru-RU",
+                format!("--user-data-dir={}", driver._profile.path().display()),
+            ],
+        }
+    });
+    let Value::Object(capabilities) = capabilities else {
+        unreachable!()
+    };
+    // chromedriver speaks plain HTTP on loopback: no TLS stack needed.
+    let client = ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session");
+    (driver, client)
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/settings");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn screenshot(browser: &Client, name: &str) {
+    let png = browser.screenshot().await.unwrap();
+    std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn css(browser: &Client, selector: &str) -> fantoccini::elements::Element {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+}
+
+async fn value(browser: &Client, selector: &str) -> String {
+    css(browser, selector)
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// Waits until `script` (a JS expression) is true.
+async fn until(browser: &Client, what: &str, script: &str) {
+    for _ in 0..100 {
+        let done = browser
+            .execute(&format!("return !!({script});"), vec![])
+            .await
+            .unwrap();
+        if done == Value::Bool(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// The builder's check has answered for what the controls say now.
+async fn builder_settled(browser: &Client) {
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    until(
+        browser,
+        "the builder's check",
+        "!document.querySelector('details.builder').dataset.checking",
+    )
+    .await;
+}
+
+async fn fetch(url: &str) -> (u16, Value) {
+    let response = reqwest::get(url).await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[sqlx::test]
+async fn an_admin_makes_a_filtered_link_rotates_and_revokes_it_in_chromium(pool: PgPool) {
+    seed_units(&pool, 1500).await;
+    let houses: i64 = sqlx::query_scalar("select count(*) from houses")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(houses >= 2, "one house of several: {houses}");
+    admins::add(&pool, 1, "anna", PASSWORD).await.unwrap();
+    let app = TestApp::spawn(pool.clone()).await;
+    let base = format!("http://{}", app.address);
+    let (_driver, browser) = start_browser().await;
+
+    // Not logged in: the page sends the browser to the login form.
+    browser
+        .goto(&format!("{base}/settings/integrations/export"))
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.current_url().await.unwrap().path(),
+        "/settings/login"
+    );
+    css(&browser, "input[name=login]")
+        .await
+        .send_keys("anna")
+        .await
+        .unwrap();
+    css(&browser, "input[name=password]")
+        .await
+        .send_keys("wrong password")
+        .await
+        .unwrap();
+    css(&browser, "button[type=submit].primary")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let alert = css(&browser, "p.error").await.text().await.unwrap();
+    assert_eq!(alert, "Неверный логин или пароль.");
+    screenshot(&browser, "01-login-refused").await;
+    css(&browser, "input[name=password]")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    css(&browser, "button[type=submit].primary")
+        .await
+        .click()
+        .await
+        .unwrap();
+    css(&browser, "#create").await;
+    assert_eq!(
+        browser.current_url().await.unwrap().path(),
+        "/settings/integrations/export"
+    );
+    screenshot(&browser, "02-export-empty").await;
+
+    // A deals feed limited to one house.
+    let house: i64 = sqlx::query_scalar(
+        "select house_id from units u join deals d on d.unit_id = u.id
+          where u.status = 3 group by house_id order by count(*) desc limit 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    css(&browser, "input[name=name]")
+        .await
+        .send_keys("1С: Бухгалтерия")
+        .await
+        .unwrap();
+    css(&browser, &format!("input[name=houses][value='{house}']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    css(&browser, "#create button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let notice = css(&browser, "p.notice").await.text().await.unwrap();
+    assert!(notice.contains("создана"), "{notice}");
+
+    // Copy its URL, then fetch it: only that house's units.
+    css(&browser, ".url-row button.copy")
+        .await
+        .click()
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the copy button to confirm",
+        "document.querySelector('.url-row button.copy').dataset.copied === '1'",
+    )
+    .await;
+    let url = value(&browser, "input.url").await;
+    assert!(url.starts_with(&format!("{base}/dc-api/feeds/")), "{url}");
+    screenshot(&browser, "03-feed-created").await;
+    let (status, feed) = fetch(&url).await;
+    assert_eq!(status, 200);
+    let items = feed["data"].as_array().unwrap();
+    let in_house: i64 = sqlx::query_scalar(
+        "select count(*) from deals d join units u on u.id = d.unit_id where u.house_id = $1",
+    )
+    .bind(house)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(items.len() as i64, in_house);
+    assert!(items.iter().all(|d| d["flat"]["house"]["id"] == house));
+
+    // The builder: a wrong id list is caught on the page, in the server's words.
+    css(&browser, "details.builder summary")
+        .await
+        .click()
+        .await
+        .unwrap();
+    css(&browser, "input[data-param=deal_ids]")
+        .await
+        .send_keys("5-x")
+        .await
+        .unwrap();
+    builder_settled(&browser).await;
+    let error = css(&browser, ".builder-error").await.text().await.unwrap();
+    assert_eq!(
+        error,
+        "deal_ids: expected positive integers joined by \"-\", got \"5-x\""
+    );
+    let open = css(&browser, "a.open").await;
+    assert_eq!(
+        open.attr("aria-disabled").await.unwrap().as_deref(),
+        Some("true")
+    );
+    screenshot(&browser, "04-builder-error").await;
+    css(&browser, "input[data-param=deal_ids]")
+        .await
+        .clear()
+        .await
+        .unwrap();
+
+    // A range the wrong way round is caught too.
+    let set_date = |param: &str, day: &str| {
+        format!(
+            "const el = document.querySelector('input[data-param={param}]'); el.value = '{day}'; \
+             el.dispatchEvent(new Event('input', {{bubbles: true}}));"
+        )
+    };
+    browser
+        .execute(&set_date("dogovor_day_from", "2030-01-01"), vec![])
+        .await
+        .unwrap();
+    browser
+        .execute(&set_date("dogovor_day_to", "2020-01-01"), vec![])
+        .await
+        .unwrap();
+    builder_settled(&browser).await;
+    let error = css(&browser, ".builder-error").await.text().await.unwrap();
+    assert_eq!(
+        error,
+        "dogovor_day_from: 2030-01-01 is after dogovor_day_to=2020-01-01"
+    );
+    browser
+        .execute(&set_date("dogovor_day_from", "2000-01-01"), vec![])
+        .await
+        .unwrap();
+    browser
+        .execute(&set_date("dogovor_day_to", ""), vec![])
+        .await
+        .unwrap();
+
+    // A filtered link: sold units, one stage picked by name, ISO dates.
+    let (stage_id, stage_title): (i64, String) = sqlx::query_as(
+        "select s.id, s.title from deals d join units u on u.id = d.unit_id
+           join deal_stages s on s.id = d.status_id
+          where u.house_id = $1 and u.status = 3 and d.dogovor_day is not null
+          group by s.id, s.title order by count(*) desc limit 1",
+    )
+    .bind(house)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let stage_box = browser
+        .execute(
+            "return [...document.querySelectorAll('[data-param=deal_status] label')] \
+               .find(l => l.textContent.trim() === arguments[0]).querySelector('input').value;",
+            vec![json!(stage_title)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stage_box, json!(stage_id.to_string()), "picked by name");
+    css(
+        &browser,
+        &format!("[data-param=deal_status] input[value='{stage_id}']"),
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
+    css(&browser, "[data-param=flat_status] input[value='3']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    css(&browser, "input[data-param=date_format]")
+        .await
+        .send_keys("YYYY-MM-DD")
+        .await
+        .unwrap();
+    builder_settled(&browser).await;
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Europe::Moscow)
+        .format("%Y-%m-%d")
+        .to_string();
+    let example = css(&browser, ".example output").await.text().await.unwrap();
+    assert_eq!(example, today, "today's date in the chosen format");
+    assert!(css(&browser, ".builder-error")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .is_empty());
+    let built = value(&browser, "textarea.built").await;
+    assert_eq!(
+        built,
+        format!(
+            "{url}?deal_status={stage_id}&dogovor_day_from=2000-01-01&flat_status=3&date_format=YYYY-MM-DD"
+        )
+    );
+    screenshot(&browser, "05-builder-filtered").await;
+    let (status, filtered) = fetch(&built).await;
+    assert_eq!(status, 200);
+    let items = filtered["data"].as_array().unwrap();
+    let expected: i64 = sqlx::query_scalar(
+        "select count(*) from deals d join units u on u.id = d.unit_id
+          where u.house_id = $1 and u.status = 3 and d.status_id = $2
+            and d.dogovor_day >= '2000-01-01'",
+    )
+    .bind(house)
+    .bind(stage_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(expected > 0);
+    assert_eq!(items.len() as i64, expected);
+    for item in items {
+        assert_eq!(item["flat"]["house"]["id"], house);
+        assert_eq!(item["flat"]["status"], 3);
+        assert_eq!(item["status_id"], stage_id);
+        let day = item["dogovor_day"].as_str().unwrap();
+        assert!(
+            chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok(),
+            "{day}"
+        );
+    }
+
+    // "Open" shows the answer in a new tab.
+    let tabs = browser.windows().await.unwrap().len();
+    css(&browser, "a.open").await.click().await.unwrap();
+    let mut windows = browser.windows().await.unwrap();
+    for _ in 0..50 {
+        if windows.len() > tabs {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        windows = browser.windows().await.unwrap();
+    }
+    assert_eq!(windows.len(), tabs + 1, "a new tab");
+    let page = browser.window().await.unwrap();
+    let opened = windows.iter().find(|w| **w != page).unwrap().clone();
+    browser.switch_to_window(opened).await.unwrap();
+    let shown = browser.source().await.unwrap();
+    assert!(shown.contains("\"data\""), "{shown}");
+    browser.close_window().await.unwrap();
+    browser.switch_to_window(page).await.unwrap();
+
+    // Rotate, behind a confirmation that says what happens to 1C.
+    css(&browser, "details.confirm.rotate summary")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let consequence = css(&browser, "details.confirm.rotate p")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        consequence.contains("перестанет работать для 1С"),
+        "{consequence}"
+    );
+    screenshot(&browser, "06-rotate-confirm").await;
+    css(&browser, "details.confirm.rotate button.danger")
+        .await
+        .click()
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the rotated notice",
+        "document.querySelector('p.notice')?.textContent.includes('перевыпущена')",
+    )
+    .await;
+    let rotated = value(&browser, "input.url").await;
+    assert_ne!(rotated, url);
+    assert_eq!(fetch(&url).await.0, 404, "the old link");
+    assert_eq!(fetch(&rotated).await.0, 200, "the new link");
+    screenshot(&browser, "07-rotated").await;
+
+    // Revoke.
+    css(&browser, "details.confirm.revoke summary")
+        .await
+        .click()
+        .await
+        .unwrap();
+    css(&browser, "details.confirm.revoke button.danger")
+        .await
+        .click()
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the revoked badge",
+        "document.querySelector('.badge.revoked') !== null",
+    )
+    .await;
+    assert_eq!(fetch(&rotated).await.0, 404);
+    screenshot(&browser, "08-revoked").await;
+    browser.close().await.unwrap();
+}
