@@ -264,6 +264,6 @@ async fn method_not_allowed() -> Response {
     error_response(
         StatusCode::METHOD_NOT_ALLOWED,
         None,
-        "only GET is supported",
+        "method not allowed: feeds and pages answer GET; only the settings forms and API take POST",
     )
 }

@@ -576,3 +576,75 @@ async fn admins_are_added_listed_and_removed(pool: PgPool) {
     assert!(admins::list(&pool, None).await.unwrap().is_empty());
     assert!(admins::remove(&pool, "vera").await.is_err());
 }
+
+/// `domofeed admin add` reads the password from stdin; the admin can then log in; `admin remove`
+/// ends their session at once.
+#[sqlx::test]
+async fn the_admin_cli_adds_lists_and_removes(pool: PgPool) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    load_small_fixture(&pool).await;
+    let database_url = crate::common::test_database_url(&pool);
+    let cli = move |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_domofeed"))
+            .args(args)
+            .env("DATABASE_URL", &database_url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let run = |args: &'static [&'static str], stdin: &'static str| {
+        let cli = cli.clone();
+        tokio::task::spawn_blocking(move || cli(args, stdin))
+    };
+    let (ok, _, err) = run(
+        &["admin", "add", "--account", "1", "--login", "olga"],
+        "correct horse battery\n",
+    )
+    .await
+    .unwrap();
+    assert!(ok, "{err}");
+    assert!(err.contains("/settings/login"), "{err}");
+    let (ok, _, err) = run(
+        &["admin", "add", "--account", "1", "--login", "pavel"],
+        "short\n",
+    )
+    .await
+    .unwrap();
+    assert!(!ok);
+    assert!(
+        err.contains("password: expected at least 8 characters"),
+        "{err}"
+    );
+    let (ok, out, _) = run(&["admin", "list"], "").await.unwrap();
+    assert!(ok);
+    assert!(out.contains("olga") && !out.contains("pavel"), "{out}");
+
+    let app = TestApp::spawn(pool.clone()).await;
+    let admin = Admin::new(&app);
+    admin.login("olga").await;
+    let (ok, _, err) = run(&["admin", "remove", "--login", "olga"], "")
+        .await
+        .unwrap();
+    assert!(ok, "{err}");
+    let (status, _, _) = admin.get("/settings/api/feeds").await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "removed admins are logged out"
+    );
+}
