@@ -118,6 +118,20 @@ async fn css(browser: &Client, selector: &str) -> fantoccini::elements::Element 
         .unwrap_or_else(|e| panic!("{selector}: {e}"))
 }
 
+/// Clicks an element after scrolling it to the middle of the window, as a person would (the
+/// builder's result bar sticks to the bottom edge, where WebDriver would otherwise scroll it).
+async fn click(browser: &Client, selector: &str) {
+    let element = css(browser, selector).await;
+    browser
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&element).unwrap()],
+        )
+        .await
+        .unwrap();
+    element.click().await.unwrap();
+}
+
 async fn value(browser: &Client, selector: &str) -> String {
     css(browser, selector)
         .await
@@ -191,11 +205,7 @@ async fn an_admin_makes_a_filtered_link_rotates_and_revokes_it_in_chromium(pool:
         .send_keys("wrong password")
         .await
         .unwrap();
-    css(&browser, "button[type=submit].primary")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "button[type=submit].primary").await;
     let alert = css(&browser, "p.error").await.text().await.unwrap();
     assert_eq!(alert, "Неверный логин или пароль.");
     screenshot(&browser, "01-login-refused").await;
@@ -204,11 +214,7 @@ async fn an_admin_makes_a_filtered_link_rotates_and_revokes_it_in_chromium(pool:
         .send_keys(PASSWORD)
         .await
         .unwrap();
-    css(&browser, "button[type=submit].primary")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "button[type=submit].primary").await;
     css(&browser, "#create").await;
     assert_eq!(
         browser.current_url().await.unwrap().path(),
@@ -229,25 +235,13 @@ async fn an_admin_makes_a_filtered_link_rotates_and_revokes_it_in_chromium(pool:
         .send_keys("1С: Бухгалтерия")
         .await
         .unwrap();
-    css(&browser, &format!("input[name=houses][value='{house}']"))
-        .await
-        .click()
-        .await
-        .unwrap();
-    css(&browser, "#create button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&browser, &format!("input[name=houses][value='{house}']")).await;
+    click(&browser, "#create button[type=submit]").await;
     let notice = css(&browser, "p.notice").await.text().await.unwrap();
     assert!(notice.contains("создана"), "{notice}");
 
     // Copy its URL, then fetch it: only that house's units.
-    css(&browser, ".url-row button.copy")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&browser, ".url-row button.copy").await;
     until(
         &browser,
         "the copy button to confirm",
@@ -271,11 +265,7 @@ async fn an_admin_makes_a_filtered_link_rotates_and_revokes_it_in_chromium(pool:
     assert!(items.iter().all(|d| d["flat"]["house"]["id"] == house));
 
     // The builder: a wrong id list is caught on the page, in the server's words.
-    css(&browser, "details.builder summary")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "details.builder summary").await;
     css(&browser, "input[data-param=deal_ids]")
         .await
         .send_keys("5-x")
@@ -357,11 +347,7 @@ async fn an_admin_makes_a_filtered_link_rotates_and_revokes_it_in_chromium(pool:
     .click()
     .await
     .unwrap();
-    css(&browser, "[data-param=flat_status] input[value='3']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "[data-param=flat_status] input[value='3']").await;
     css(&browser, "input[data-param=date_format]")
         .await
         .send_keys("YYYY-MM-DD")
@@ -416,7 +402,7 @@ async fn an_admin_makes_a_filtered_link_rotates_and_revokes_it_in_chromium(pool:
 
     // "Open" shows the answer in a new tab.
     let tabs = browser.windows().await.unwrap().len();
-    css(&browser, "a.open").await.click().await.unwrap();
+    click(&browser, "a.open").await;
     let mut windows = browser.windows().await.unwrap();
     for _ in 0..50 {
         if windows.len() > tabs {
@@ -435,11 +421,7 @@ async fn an_admin_makes_a_filtered_link_rotates_and_revokes_it_in_chromium(pool:
     browser.switch_to_window(page).await.unwrap();
 
     // Rotate, behind a confirmation that says what happens to 1C.
-    css(&browser, "details.confirm.rotate summary")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "details.confirm.rotate summary").await;
     let consequence = css(&browser, "details.confirm.rotate p")
         .await
         .text()
@@ -450,11 +432,7 @@ async fn an_admin_makes_a_filtered_link_rotates_and_revokes_it_in_chromium(pool:
         "{consequence}"
     );
     screenshot(&browser, "06-rotate-confirm").await;
-    css(&browser, "details.confirm.rotate button.danger")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "details.confirm.rotate button.danger").await;
     until(
         &browser,
         "the rotated notice",
@@ -468,16 +446,8 @@ async fn an_admin_makes_a_filtered_link_rotates_and_revokes_it_in_chromium(pool:
     screenshot(&browser, "07-rotated").await;
 
     // Revoke.
-    css(&browser, "details.confirm.revoke summary")
-        .await
-        .click()
-        .await
-        .unwrap();
-    css(&browser, "details.confirm.revoke button.danger")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "details.confirm.revoke summary").await;
+    click(&browser, "details.confirm.revoke button.danger").await;
     until(
         &browser,
         "the revoked badge",

@@ -38,13 +38,16 @@ pub fn builder(feed: &FeedInfo, url: &str, stages: &[Stage]) -> Markup {
                 }
                 datalist #date-formats { @for f in DATE_FORMATS { option value=(f) {} } }
             }
-            p.error.builder-error role="alert" hidden {}
-            p.ignored.muted hidden {}
-            label { "Ссылка с фильтрами" textarea.built readonly rows="3" { (url) } }
-            div.actions {
-                button.copy-built type="button" { "Копировать" }
-                a.open.button href=(url) target="_blank" rel="noopener noreferrer" { "Открыть" }
-                button.reset type="button" { "Сбросить фильтры" }
+            // Stays in sight at the bottom of the window while the controls scroll past.
+            div.result {
+                p.error.builder-error role="alert" hidden {}
+                p.ignored.muted hidden {}
+                label { "Ссылка с фильтрами" textarea.built readonly rows="2" { (url) } }
+                div.actions {
+                    button.copy-built type="button" { "Копировать" }
+                    a.open.button href=(url) target="_blank" rel="noopener noreferrer" { "Открыть" }
+                    button.reset type="button" { "Сбросить фильтры" }
+                }
             }
         }
     }
