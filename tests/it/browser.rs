@@ -141,6 +141,18 @@ async fn value(browser: &Client, selector: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Picks a day in a date input as its picker would (the picker itself is the browser's own UI).
+async fn set_date(browser: &Client, param: &str, day: &str) {
+    browser
+        .execute(
+            "const el = document.querySelector(`input[data-param=${arguments[0]}]`); \
+             el.value = arguments[1]; el.dispatchEvent(new Event('input', {bubbles: true}));",
+            vec![json!(param), json!(day)],
+        )
+        .await
+        .unwrap();
+}
+
 /// Waits until `script` (a JS expression) is true.
 async fn until(browser: &Client, what: &str, script: &str) {
     for _ in 0..100 {
@@ -290,34 +302,16 @@ async fn an_admin_makes_a_filtered_link_rotates_and_revokes_it_in_chromium(pool:
         .unwrap();
 
     // A range the wrong way round is caught too.
-    let set_date = |param: &str, day: &str| {
-        format!(
-            "const el = document.querySelector('input[data-param={param}]'); el.value = '{day}'; \
-             el.dispatchEvent(new Event('input', {{bubbles: true}}));"
-        )
-    };
-    browser
-        .execute(&set_date("dogovor_day_from", "2030-01-01"), vec![])
-        .await
-        .unwrap();
-    browser
-        .execute(&set_date("dogovor_day_to", "2020-01-01"), vec![])
-        .await
-        .unwrap();
+    set_date(&browser, "dogovor_day_from", "2030-01-01").await;
+    set_date(&browser, "dogovor_day_to", "2020-01-01").await;
     builder_settled(&browser).await;
     let error = css(&browser, ".builder-error").await.text().await.unwrap();
     assert_eq!(
         error,
         "dogovor_day_from: 2030-01-01 is after dogovor_day_to=2020-01-01"
     );
-    browser
-        .execute(&set_date("dogovor_day_from", "2000-01-01"), vec![])
-        .await
-        .unwrap();
-    browser
-        .execute(&set_date("dogovor_day_to", ""), vec![])
-        .await
-        .unwrap();
+    set_date(&browser, "dogovor_day_from", "2000-01-01").await;
+    set_date(&browser, "dogovor_day_to", "").await;
 
     // A filtered link: sold units, one stage picked by name, ISO dates.
     let (stage_id, stage_title): (i64, String) = sqlx::query_as(

@@ -57,6 +57,25 @@ impl Admin {
         (status, response.text().await.unwrap(), location)
     }
 
+    /// A POST to the JSON API with the CSRF header, and its answer.
+    async fn api_post(
+        &self,
+        path: &str,
+        csrf: &str,
+        body: Option<serde_json::Value>,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("x-csrf-token", csrf);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or_default())
+    }
+
     async fn try_login(&self, login: &str, password: &str) -> (StatusCode, String, String) {
         let (_, page, _) = self.get("/settings/login").await;
         let csrf = csrf_of(&page);
@@ -294,13 +313,10 @@ async fn posts_without_the_csrf_token_are_rejected(pool: PgPool) {
         let path = format!("/settings/integrations/export/feeds/{id}/{action}");
         let (status, _, _) = admin.post(&path, &[]).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        let api = admin
-            .client
-            .post(format!("{}/settings/api/feeds/{id}/{action}", admin.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(api.status(), StatusCode::FORBIDDEN);
+        let (status, _) = admin
+            .api_post(&format!("/settings/api/feeds/{id}/{action}"), "", None)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
     }
     assert_eq!(app.get(&feed).await.status, 200, "the link still works");
 }
@@ -415,14 +431,10 @@ async fn another_accounts_feed_is_not_found(pool: PgPool) {
             )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{action}");
-        let api = admin
-            .client
-            .post(format!("{}/settings/api/feeds/{id}/{action}", admin.base))
-            .header("x-csrf-token", &csrf)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(api.status(), StatusCode::NOT_FOUND, "API {action}");
+        let (status, _) = admin
+            .api_post(&format!("/settings/api/feeds/{id}/{action}"), &csrf, None)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "API {action}");
     }
     let (status, _, _) = admin.get(&format!("/settings/api/feeds/{id}/check")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -450,16 +462,11 @@ async fn the_json_api_creates_lists_rotates_and_revokes(pool: PgPool) {
     assert_eq!(catalog["stages"][0]["title"], "Бронь");
     assert_eq!(catalog["unit_statuses"][3]["title"], "Продано");
 
-    let created = admin
-        .client
-        .post(format!("{}/settings/api/feeds", admin.base))
-        .header("x-csrf-token", &csrf)
-        .json(&serde_json::json!({"kind": "units", "name": "Склад", "house_ids": [1]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
-    let created: serde_json::Value = created.json().await.unwrap();
+    let body = serde_json::json!({"kind": "units", "name": "Склад", "house_ids": [1]});
+    let (status, created) = admin
+        .api_post("/settings/api/feeds", &csrf, Some(body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
     assert_eq!(created["kind_title"], "Полный от помещений");
     assert_eq!(created["house_ids"], serde_json::json!([1]));
     let url = created["url"].as_str().unwrap().to_owned();
@@ -467,47 +474,31 @@ async fn the_json_api_creates_lists_rotates_and_revokes(pool: PgPool) {
     let units: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
     assert!(!units["data"].as_array().unwrap().is_empty());
 
-    let bad = admin
-        .client
-        .post(format!("{}/settings/api/feeds", admin.base))
-        .header("x-csrf-token", &csrf)
-        .json(&serde_json::json!({"kind": "flats"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-    let bad: serde_json::Value = bad.json().await.unwrap();
+    let (status, bad) = admin
+        .api_post(
+            "/settings/api/feeds",
+            &csrf,
+            Some(serde_json::json!({"kind": "flats"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(bad["parameter"], "body");
 
     let (_, list, _) = admin.get("/settings/api/feeds").await;
     let list: serde_json::Value = serde_json::from_str(&list).unwrap();
     assert_eq!(list[0]["url"], url.as_str());
 
-    let rotated: serde_json::Value = admin
-        .client
-        .post(format!("{}/settings/api/feeds/{id}/rotate", admin.base))
-        .header("x-csrf-token", &csrf)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, rotated) = admin
+        .api_post(&format!("/settings/api/feeds/{id}/rotate"), &csrf, None)
+        .await;
     let new_url = rotated["url"].as_str().unwrap();
     assert_ne!(new_url, url);
     assert_eq!(reqwest::get(&url).await.unwrap().status(), 404);
     assert_eq!(reqwest::get(new_url).await.unwrap().status(), 200);
 
-    let revoked: serde_json::Value = admin
-        .client
-        .post(format!("{}/settings/api/feeds/{id}/revoke", admin.base))
-        .header("x-csrf-token", &csrf)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, revoked) = admin
+        .api_post(&format!("/settings/api/feeds/{id}/revoke"), &csrf, None)
+        .await;
     assert_eq!(revoked["active"], false);
     assert_eq!(reqwest::get(new_url).await.unwrap().status(), 404);
 }

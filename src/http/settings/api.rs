@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{check_csrf_header, ApiAdmin};
+use super::{check_csrf_header, feeds_with_urls, ApiAdmin};
 use crate::{
     admin::{self, catalog, FeedInfo, NewFeed},
     feeds::{filter, FeedKind},
@@ -75,19 +75,11 @@ pub async fn catalog(
 }
 
 pub async fn list(State(state): State<AppState>, ApiAdmin(session): ApiAdmin) -> Result<Response> {
-    let infos = admin::list(&state.db, Some(session.account_id)).await?;
-    let key = state.settings.secret_key().ok();
-    let mut feeds = Vec::with_capacity(infos.len());
-    for info in infos {
-        let url = match (&key, info.dt_revoked) {
-            (Some(key), None) => admin::reveal(&state.db, key, info.id)
-                .await
-                .ok()
-                .map(|t| admin::feed_url(&state.settings.public_url, info.id, &t)),
-            _ => None,
-        };
-        feeds.push(feed_json(info, url));
-    }
+    let feeds: Vec<FeedJson> = feeds_with_urls(&state, session.account_id)
+        .await?
+        .into_iter()
+        .map(|(info, url)| feed_json(info, url))
+        .collect();
     Ok(Json(feeds).into_response())
 }
 

@@ -10,7 +10,7 @@ use axum_extra::extract::Form;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use super::{csrf_rejected, page_error, view, PageAdmin, EXPORT_PATH};
+use super::{csrf_rejected, feeds_with_urls, page_error, view, PageAdmin, EXPORT_PATH};
 use crate::{
     admin::{self, catalog, sessions::Session, NewFeed},
     feeds::FeedKind,
@@ -83,20 +83,12 @@ async fn load(
 ) -> Result<maud::Markup> {
     let db = &state.db;
     let account = session.account_id;
-    let infos = admin::list(db, Some(account)).await?;
-    // Without a usable key the page still lists the feeds; only their links stay hidden.
-    let key = state.settings.secret_key().ok();
-    let mut feeds = Vec::with_capacity(infos.len());
-    for info in infos.into_iter().rev() {
-        let url = match (&key, info.dt_revoked) {
-            (Some(key), None) => admin::reveal(db, key, info.id)
-                .await
-                .ok()
-                .map(|token| admin::feed_url(&state.settings.public_url, info.id, &token)),
-            _ => None,
-        };
-        feeds.push(view::FeedView { info, url });
-    }
+    let feeds = feeds_with_urls(state, account)
+        .await?
+        .into_iter()
+        .rev()
+        .map(|(info, url)| view::FeedView { info, url })
+        .collect();
     let page = view::ExportPage {
         session,
         tz: session.timezone.parse::<Tz>().unwrap_or(Tz::UTC),

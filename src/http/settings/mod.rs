@@ -25,7 +25,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::{error_response, AppState};
 use crate::{
-    admin::{sessions, sessions::Session, Token},
+    admin::{self, sessions, sessions::Session, FeedInfo, Token},
     Error,
 };
 
@@ -195,4 +195,26 @@ fn page_error(error: Error) -> Response {
         }
     };
     (status, view::error_page(title, &text)).into_response()
+}
+
+/// The account's feeds, oldest first, each with its URL while it is active and its sealed copy
+/// opens. Without a usable secret key the feeds are still listed; only their links stay hidden.
+async fn feeds_with_urls(
+    state: &AppState,
+    account_id: i64,
+) -> crate::Result<Vec<(FeedInfo, Option<String>)>> {
+    let infos = admin::list(&state.db, Some(account_id)).await?;
+    let key = state.settings.secret_key().ok();
+    let mut feeds = Vec::with_capacity(infos.len());
+    for info in infos {
+        let url = match (&key, info.dt_revoked) {
+            (Some(key), None) => admin::reveal(&state.db, key, info.id)
+                .await
+                .ok()
+                .map(|token| admin::feed_url(&state.settings.public_url, info.id, &token)),
+            _ => None,
+        };
+        feeds.push((info, url));
+    }
+    Ok(feeds)
 }
