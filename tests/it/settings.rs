@@ -639,3 +639,91 @@ async fn the_admin_cli_adds_lists_and_removes(pool: PgPool) {
         "removed admins are logged out"
     );
 }
+
+#[sqlx::test]
+async fn each_kind_gets_the_builder_controls_of_its_filters(pool: PgPool) {
+    let app = setup(&pool).await;
+    app.feed(1, FeedKind::Deals, vec![]).await;
+    app.feed(1, FeedKind::Units, vec![1]).await;
+    let admin = Admin::new(&app);
+    admin.login("anna").await;
+    let (page, _) = admin.page().await;
+    let card = |kind: &str| {
+        let start = page.find(&format!("data-kind=\"{kind}\"")).unwrap();
+        let end = page[start..].find("</article>").unwrap();
+        page[start..start + end].to_owned()
+    };
+    let params = |html: &str| -> Vec<String> {
+        html.match_indices("data-param=\"")
+            .map(|(i, m)| {
+                let rest = &html[i + m.len()..];
+                rest[..rest.find('"').unwrap()].to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(
+        params(&card("deals")),
+        [
+            "dt_updated_from",
+            "dt_updated_to",
+            "dt_updated_last_days",
+            "deal_status",
+            "deal_ids",
+            "deal_dogovor_number",
+            "dt_status_changed_from",
+            "dt_status_changed_to",
+            "dogovor_day_from",
+            "dogovor_day_to",
+            "day_reg_start_from",
+            "day_reg_start_to",
+            "day_reg_end_from",
+            "day_reg_end_to",
+            "flat_status",
+            "only_active",
+            "flat_ids",
+            "date_format",
+        ]
+    );
+    assert_eq!(
+        params(&card("units")),
+        [
+            "ids",
+            "flat_status",
+            "dt_updated_from",
+            "dt_updated_to",
+            "dt_updated_last_days",
+            "date_format",
+        ]
+    );
+    // Stages by name, only the account's own.
+    let deals = card("deals");
+    assert!(deals.contains("ДДУ зарегистрирован") && deals.contains("value=\"12\""));
+    assert!(!deals.contains("value=\"21\""), "another account's stage");
+    assert!(card("units").contains("ЖК Северный парк, Корпус 1"));
+}
+
+#[sqlx::test]
+async fn settings_redirects_and_serves_its_own_assets(pool: PgPool) {
+    let app = setup(&pool).await;
+    let admin = Admin::new(&app);
+    let response = admin
+        .client
+        .get(format!("{}/settings", admin.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], EXPORT);
+    for (path, kind) in [
+        ("/settings/assets/settings.css", "text/css"),
+        ("/settings/assets/export.js", "text/javascript"),
+    ] {
+        let (status, body, headers) = admin.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(headers["content-type"].to_str().unwrap().starts_with(kind));
+        assert!(
+            !body.contains("http://") && !body.contains("https://"),
+            "{path}: offline"
+        );
+    }
+}
