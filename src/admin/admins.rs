@@ -113,7 +113,9 @@ pub async fn log_in(
     password: &str,
     client: IpAddr,
 ) -> Result<LoginOutcome> {
-    let login = login.trim();
+    // No login is longer than 100 characters; a longer one is kept short in the failure record.
+    let login: String = login.trim().chars().take(101).collect();
+    let login = login.as_str();
     if let Some(retry_after) = locked_for(db, login, client).await? {
         return Ok(LoginOutcome::Locked { retry_after });
     }
