@@ -6,14 +6,10 @@
 //! used to run one after the other). All queries still go through the one `REPEATABLE READ`
 //! transaction: one snapshot, as FEEDS.md requires. A channel of one batch bounds memory: at most
 //! three batches exist at once (rendered, waiting, loading), whatever the size of the feed.
-//!
-//! When the pool has connections to spare, a second one joins the snapshot (`pg_export_snapshot`
-//! imported with `SET TRANSACTION SNAPSHOT`) and loads the deals' children while the first loads
-//! the items and units: PostgreSQL then works on a batch with two cores instead of one.
 
 use std::{future::Future, io, pin::Pin};
 
-use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, Postgres, Transaction};
 use tokio::{sync::mpsc, task::JoinHandle};
 use tracing::Instrument;
 
@@ -35,88 +31,13 @@ pub fn boxed<'a, T>(future: impl Future<Output = T> + Send + 'a) -> BoxFuture<'a
     Box::pin(future)
 }
 
-/// The snapshot a response reads: its transaction, and a second one in the same snapshot when
-/// the pool is under a quarter busy. Helpers are for a server with room to spare: with the
-/// default pool (10) and build slots (8), at most one response has one, so eight builds and the
-/// requests around them still fit in the pool, as they did before helpers.
-pub struct Snapshot {
-    pub main: Transaction<'static, Postgres>,
-    pub helper: Option<Transaction<'static, Postgres>>,
-}
-
-/// Settings of every feed transaction. Custom plans: the optional filters are `($n is null or
-/// …)`, which only a plan made for the actual values turns into index lookups. No parallel
-/// workers: every query reads one batch, which a worker costs more to start than to help with.
-const BEGIN: &str = "begin isolation level repeatable read, read only;";
-const SETTINGS: &str = "set local plan_cache_mode = force_custom_plan;
-                        set local max_parallel_workers_per_gather = 0;";
-
-/// How long a response waits for its helper connection before loading without one.
-const HELPER_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
-
-impl Snapshot {
-    /// Opens the snapshot: called before the response starts, so that a database that is down
-    /// answers 503 before any byte is sent.
-    pub async fn begin(db: &PgPool) -> Result<Snapshot> {
-        let begin = || db.begin_with(format!("{BEGIN} {SETTINGS}"));
-        let mut main = begin().await?;
-        let in_use = (db.size() as usize).saturating_sub(db.num_idle());
-        if in_use * 4 >= db.options().get_max_connections() as usize {
-            return Ok(Snapshot { main, helper: None });
-        }
-        // Not in a savepoint: PostgreSQL exports no snapshot from a subtransaction. A server
-        // that refuses the export aborts `main`, which is then opened again, without a helper.
-        let exported: std::result::Result<String, _> =
-            boxed(sqlx::query_scalar("select pg_export_snapshot()").fetch_one(&mut *main)).await;
-        let id = match exported {
-            Ok(id) => id,
-            Err(e) => {
-                tracing::debug!(error = %e, "no snapshot export; loading on one connection");
-                let _ = main.rollback().await;
-                return Ok(Snapshot {
-                    main: begin().await?,
-                    helper: None,
-                });
-            }
-        };
-        let helper = Self::helper(db, &id).await;
-        Ok(Snapshot { main, helper })
-    }
-
-    /// A second transaction in the exported snapshot `id`, or `None` (no connection at once, or
-    /// the import failed): the feed is then loaded on the main transaction alone, only slower.
-    async fn helper(db: &PgPool, id: &str) -> Option<Transaction<'static, Postgres>> {
-        // Snapshot ids are hex numbers and dashes ("00000003-0000001B-1"), safe to quote.
-        if !id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
-            return None;
-        }
-        // The plain `begin` first, so that the transaction is rolled back (not left open in a
-        // pooled connection) if the import fails.
-        // Opens a connection when the pool has room for one; never waits long for it.
-        let mut helper = tokio::time::timeout(HELPER_WAIT, db.begin_with(BEGIN))
-            .await
-            .ok()?
-            .ok()?;
-        let import = format!("set transaction snapshot '{id}'; {SETTINGS}");
-        boxed(async move {
-            sqlx::Executor::execute(&mut *helper, import.as_str())
-                .await
-                .map(|_| helper)
-        })
-        .await
-        .ok()
-    }
-}
-
 /// One batch of a feed, as the loader hands it to the writer.
 pub trait Batch: Sized + Send + 'static {
     /// What selects the items: the feed's scope and the request's filter.
     type Query: Send + Sync + 'static;
-    /// The batch of items with ids above `after`, with everything they show; `helper`, when
-    /// there is one, runs part of the queries at the same time.
+    /// The batch of items with ids above `after`, with everything they show.
     fn load<'a>(
         conn: &'a mut PgConnection,
-        helper: Option<&'a mut PgConnection>,
         query: &'a Self::Query,
         after: i64,
     ) -> BoxFuture<'a, Result<Self>>;
@@ -145,7 +66,6 @@ impl Batch for DealPage {
 
     fn load<'a>(
         conn: &'a mut PgConnection,
-        helper: Option<&'a mut PgConnection>,
         q: &'a DealQuery,
         after: i64,
     ) -> BoxFuture<'a, Result<Self>> {
@@ -158,20 +78,9 @@ impl Batch for DealPage {
             let mut unit_ids: Vec<i64> = deals.iter().map(|d| d.unit_id).collect();
             unit_ids.sort_unstable();
             unit_ids.dedup();
-            let units = async {
-                let units = boxed(load::units_by_id(conn, &unit_ids)).await?;
-                let params = boxed(load::unit_params(conn, &unit_ids)).await?;
-                Ok((units, params))
-            };
-            let ((units, params), children) = match helper {
-                Some(helper) => {
-                    tokio::try_join!(units, boxed(DealChildren::load(helper, &deal_ids)))?
-                }
-                None => {
-                    let units = units.await?;
-                    (units, boxed(DealChildren::load(conn, &deal_ids)).await?)
-                }
-            };
+            let units = boxed(load::units_by_id(conn, &unit_ids)).await?;
+            let params = boxed(load::unit_params(conn, &unit_ids)).await?;
+            let children = boxed(DealChildren::load(conn, &deal_ids)).await?;
             Ok(DealPage {
                 deals,
                 units,
@@ -210,7 +119,6 @@ impl Batch for UnitPage {
 
     fn load<'a>(
         conn: &'a mut PgConnection,
-        helper: Option<&'a mut PgConnection>,
         q: &'a UnitQuery,
         after: i64,
     ) -> BoxFuture<'a, Result<Self>> {
@@ -220,25 +128,11 @@ impl Batch for UnitPage {
             ))
             .await?;
             let unit_ids: Vec<i64> = units.iter().map(|u| u.id).collect();
-            let deals = |conn: &'a mut PgConnection| {
-                let unit_ids = &unit_ids;
-                boxed(async move {
-                    let mut deals = boxed(load::active_deals_of_units(conn, unit_ids)).await?;
-                    let deal_ids: Vec<i64> = deals.iter().map(|d| d.id).collect();
-                    let children = boxed(DealChildren::load(conn, &deal_ids)).await?;
-                    deals.sort_unstable_by_key(|d| d.unit_id);
-                    Ok::<_, Error>((deals, children))
-                })
-            };
-            let (params, (deals, children)) = match helper {
-                Some(helper) => {
-                    tokio::try_join!(boxed(load::unit_params(conn, &unit_ids)), deals(helper))?
-                }
-                None => {
-                    let params = boxed(load::unit_params(conn, &unit_ids)).await?;
-                    (params, deals(conn).await?)
-                }
-            };
+            let params = boxed(load::unit_params(conn, &unit_ids)).await?;
+            let mut deals = boxed(load::active_deals_of_units(conn, &unit_ids)).await?;
+            let deal_ids: Vec<i64> = deals.iter().map(|d| d.id).collect();
+            let children = boxed(DealChildren::load(conn, &deal_ids)).await?;
+            deals.sort_unstable_by_key(|d| d.unit_id);
             Ok(UnitPage {
                 units,
                 params,
@@ -272,21 +166,17 @@ pub struct Pages<B> {
 }
 
 impl<B: Batch> Pages<B> {
-    /// Starts loading at once; the loader rolls the snapshot back when it is done or the writer is
-    /// gone.
-    pub fn spawn(mut snapshot: Snapshot, query: B::Query) -> Pages<B> {
+    /// Starts loading at once; the loader rolls `tx` back when it is done or the writer is gone.
+    pub fn spawn(mut tx: Transaction<'static, Postgres>, query: B::Query) -> Pages<B> {
         let (sender, receiver) = mpsc::channel(1);
         let loader = tokio::spawn(
             async move {
                 let mut after = 0;
                 loop {
-                    let helper = snapshot.helper.as_deref_mut();
-                    let loaded = B::load(&mut snapshot.main, helper, &query, after)
-                        .await
-                        .map(|batch| {
-                            let last = batch.len() < PAGE as usize;
-                            (batch.last_id(), Loaded { batch, last })
-                        });
+                    let loaded = B::load(&mut tx, &query, after).await.map(|batch| {
+                        let last = batch.len() < PAGE as usize;
+                        (batch.last_id(), Loaded { batch, last })
+                    });
                     let (next, message) = match loaded {
                         Ok((Some(id), loaded)) if !loaded.last => (Some(id), Ok(loaded)),
                         Ok((_, loaded)) => (
@@ -307,10 +197,7 @@ impl<B: Batch> Pages<B> {
                         None => break,
                     }
                 }
-                if let Some(helper) = snapshot.helper {
-                    let _ = helper.rollback().await;
-                }
-                let _ = snapshot.main.rollback().await;
+                let _ = tx.rollback().await;
             }
             .instrument(tracing::Span::current()),
         );
