@@ -1,6 +1,12 @@
 //! The SQL of both feeds and the rows it returns. Each batch is one query for the items and a few
 //! set queries (`= any($1)`) for their children, never one query per item.
 //!
+//! Every set query also bounds its key by the batch's smallest and largest id (`between $2 and
+//! $3`, see `Keys`) and orders by the columns of the index it reads. Without the range,
+//! PostgreSQL prices 1,000 index descents above a (parallel) sequential scan of the whole child
+//! table filtered by a hashed `= any`, and took that: ≈40 ms per batch for participants at L, most
+//! of a feed's database time. With it, each child list is an index range scan, already in order.
+//!
 //! Numeric columns come out as text (`::text`): PostgreSQL prints the exact decimal value, which
 //! the renderer writes as a JSON number unchanged.
 
@@ -274,8 +280,17 @@ pub async fn units_page(
 
 /// The units of a page of deals, in id order.
 pub async fn units_by_id(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<UnitRow>> {
-    const SQL: &str = concat!(unit_select!(), " where u.id = any($1) order by u.id");
-    Ok(sqlx::query_as(SQL).bind(ids).fetch_all(&mut *conn).await?)
+    const SQL: &str = concat!(
+        unit_select!(),
+        " where ($1::bigint[] is null or u.id = any($1)) and u.id between $2 and $3 order by u.id"
+    );
+    let keys = keys(ids);
+    Ok(sqlx::query_as(SQL)
+        .bind(keys.list)
+        .bind(keys.first)
+        .bind(keys.last)
+        .fetch_all(&mut *conn)
+        .await?)
 }
 
 /// The active deals of a page of units (at most one each), in id order.
@@ -285,10 +300,13 @@ pub async fn active_deals_of_units(
 ) -> Result<Vec<DealRow>> {
     const SQL: &str = concat!(
         deal_select!(),
-        " where d.unit_id = any($1) and d.is_active order by d.id"
+        " where ($1::bigint[] is null or d.unit_id = any($1)) and d.unit_id between $2 and $3 and d.is_active order by d.id"
     );
+    let keys = keys(unit_ids);
     Ok(sqlx::query_as(SQL)
-        .bind(unit_ids)
+        .bind(keys.list)
+        .bind(keys.first)
+        .bind(keys.last)
         .fetch_all(&mut *conn)
         .await?)
 }
@@ -305,10 +323,13 @@ pub async fn participants(
                c.passport_department_code, c.snils, c.inn, c.kpp, c.ogrn, c.address, c.dt_created
           from deal_participants p
           join clients c on c.id = p.client_id
-         where p.deal_id = any($1)
-         order by p.deal_id, c.id";
+         where ($1::bigint[] is null or p.deal_id = any($1)) and p.deal_id between $2 and $3
+         order by p.deal_id, p.client_id";
+    let keys = keys(deal_ids);
     Ok(sqlx::query_as(SQL)
-        .bind(deal_ids)
+        .bind(keys.list)
+        .bind(keys.first)
+        .bind(keys.last)
         .fetch_all(&mut *conn)
         .await?)
 }
@@ -320,10 +341,13 @@ pub async fn deal_fields(conn: &mut PgConnection, deal_ids: &[i64]) -> Result<Ve
                v.value_number::text as value_number, v.value_date, v.value_bool
           from deal_field_values v
           join deal_fields f on f.id = v.field_id
-         where v.deal_id = any($1)
-         order by v.deal_id, f.id";
+         where ($1::bigint[] is null or v.deal_id = any($1)) and v.deal_id between $2 and $3
+         order by v.deal_id, v.field_id";
+    let keys = keys(deal_ids);
     Ok(sqlx::query_as(SQL)
-        .bind(deal_ids)
+        .bind(keys.list)
+        .bind(keys.first)
+        .bind(keys.last)
         .fetch_all(&mut *conn)
         .await?)
 }
@@ -335,10 +359,13 @@ pub async fn unit_params(conn: &mut PgConnection, unit_ids: &[i64]) -> Result<Ve
                v.value_number::text as value_number, v.value_date, v.value_bool
           from unit_param_values v
           join unit_params p on p.id = v.param_id
-         where v.unit_id = any($1)
-         order by v.unit_id, p.id";
+         where ($1::bigint[] is null or v.unit_id = any($1)) and v.unit_id between $2 and $3
+         order by v.unit_id, v.param_id";
+    let keys = keys(unit_ids);
     Ok(sqlx::query_as(SQL)
-        .bind(unit_ids)
+        .bind(keys.list)
+        .bind(keys.first)
+        .bind(keys.last)
         .fetch_all(&mut *conn)
         .await?)
 }
@@ -348,10 +375,13 @@ pub async fn payments(conn: &mut PgConnection, deal_ids: &[i64]) -> Result<Vec<P
     const SQL: &str = "
         select deal_id, id, type, day, sum::text as sum, comment, dt_created
           from payments
-         where deal_id = any($1)
+         where ($1::bigint[] is null or deal_id = any($1)) and deal_id between $2 and $3
          order by deal_id, id";
+    let keys = keys(deal_ids);
     Ok(sqlx::query_as(SQL)
-        .bind(deal_ids)
+        .bind(keys.list)
+        .bind(keys.first)
+        .bind(keys.last)
         .fetch_all(&mut *conn)
         .await?)
 }
@@ -385,6 +415,28 @@ impl DealChildren {
             fields: owned_by(&self.fields, deal_id, |f| f.owner_id),
             payments: owned_by(&self.payments, deal_id, |p| p.deal_id),
         }
+    }
+}
+
+/// How a set query selects a batch's children: always by the range from the smallest to the
+/// largest id, and also by the id list unless the ids fill at least half of that range. A dense
+/// batch (a full feed, most filters) then reads each child table with one index descent and a
+/// short scan, instead of one descent per id; rows of ids in the range but not in the batch
+/// cost little and are never looked up by the writer.
+struct Keys<'a> {
+    list: Option<&'a [i64]>,
+    first: i64,
+    last: i64,
+}
+
+fn keys(ids: &[i64]) -> Keys<'_> {
+    let first = ids.iter().copied().min().unwrap_or(0);
+    let last = ids.iter().copied().max().unwrap_or(-1);
+    let dense = i128::from(last) - i128::from(first) < 2 * ids.len() as i128;
+    Keys {
+        list: (!dense).then_some(ids),
+        first,
+        last,
     }
 }
 

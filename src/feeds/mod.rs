@@ -42,6 +42,7 @@ pub mod access;
 pub mod dates;
 pub mod filter;
 mod load;
+mod pages;
 pub mod recorder;
 mod render;
 pub mod stream;

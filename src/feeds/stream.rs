@@ -8,9 +8,7 @@
 //! chunked body, and the client sees a broken transfer rather than short JSON that looks complete.
 
 use std::{
-    future::Future,
     io,
-    pin::Pin,
     task::{ready, Poll},
     time::{Duration, Instant},
 };
@@ -18,7 +16,7 @@ use std::{
 use axum::body::Body;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tracing::Instrument;
 
@@ -26,7 +24,8 @@ use super::{
     access::{AccessLog, Feed},
     dates::{write_datetime, Instants},
     filter::{DealFilter, FeedQuery, UnitFilter},
-    load::{self, DealBounds, DealChildren, Scope, UnitBounds},
+    load::{self, DealBounds, Scope, UnitBounds},
+    pages::{DealPage, DealQuery, Pages, UnitPage, UnitQuery},
     render::{self, Style},
 };
 use crate::{
@@ -34,10 +33,12 @@ use crate::{
     Error, Result,
 };
 
-/// Items per page: one query for the items and one per child table.
-const PAGE: i64 = 1000;
 /// Body chunk size.
 const CHUNK: usize = 64 * 1024;
+/// A chunk's buffer: a chunk plus room for the item that crosses its end, yet below glibc's
+/// 128 KiB mmap threshold, so that a buffer per chunk comes from the heap (reused) rather than a
+/// fresh mapping that page-faults in and is unmapped once sent.
+const CHUNK_BUFFER: usize = CHUNK + 32 * 1024;
 /// Chunks in flight between the producer and the socket.
 const IN_FLIGHT: usize = 4;
 
@@ -77,11 +78,13 @@ pub struct Delivery {
 /// answers 503 before any byte is sent.
 pub async fn begin(db: &PgPool) -> Result<Transaction<'static, Postgres>> {
     // Custom plans: the optional filters are `($n is null or …)`, which only a plan made for
-    // the actual values turns into index lookups.
+    // the actual values turns into index lookups. No parallel workers: every query reads one
+    // batch, which a worker costs more to start than to help with.
     Ok(db
         .begin_with(
             "begin isolation level repeatable read, read only;
-             set local plan_cache_mode = force_custom_plan;",
+             set local plan_cache_mode = force_custom_plan;
+             set local max_parallel_workers_per_gather = 0;",
         )
         .await?)
 }
@@ -150,7 +153,7 @@ impl From<sqlx::Error> for Stop {
 }
 
 async fn produce(
-    mut tx: Transaction<'static, Postgres>,
+    tx: Transaction<'static, Postgres>,
     feed: Feed,
     request: Request,
     now: DateTime<Utc>,
@@ -158,14 +161,14 @@ async fn produce(
     delivery: Delivery,
 ) {
     let mut body = Writer {
-        buf: Vec::with_capacity(CHUNK * 2),
+        buf: Vec::with_capacity(CHUNK_BUFFER),
         sender,
         send_timeout: delivery.send_timeout,
         sent: 0,
         items: 0,
     };
-    let outcome = write_feed(&mut tx, &feed, &request, now, &mut body).await;
-    let _ = tx.rollback().await;
+    // The loader of `write_feed` rolls the snapshot back before `write_feed` returns.
+    let outcome = write_feed(tx, &feed, &request, now, &mut body).await;
     let end = match outcome {
         Ok(()) => {
             let _ = body.sender.send(Chunk::End).await;
@@ -209,6 +212,15 @@ struct Writer {
 }
 
 impl Writer {
+    /// Writes one item, with a comma before every item but the first.
+    fn item(&mut self, render: impl FnOnce(&mut Vec<u8>)) {
+        if self.items > 0 {
+            self.buf.push(b',');
+        }
+        render(&mut self.buf);
+        self.items += 1;
+    }
+
     async fn flush_if_full(&mut self) -> Result<(), Stop> {
         if self.buf.len() >= CHUNK {
             self.flush().await?;
@@ -219,7 +231,7 @@ impl Writer {
     async fn flush(&mut self) -> Result<(), Stop> {
         let chunk = Bytes::from(std::mem::replace(
             &mut self.buf,
-            Vec::with_capacity(CHUNK * 2),
+            Vec::with_capacity(CHUNK_BUFFER),
         ));
         let len = chunk.len() as u64;
         match tokio::time::timeout(self.send_timeout, self.sender.send(Chunk::Data(chunk))).await {
@@ -234,7 +246,7 @@ impl Writer {
 }
 
 async fn write_feed(
-    conn: &mut PgConnection,
+    tx: Transaction<'static, Postgres>,
     feed: &Feed,
     request: &Request,
     now: DateTime<Utc>,
@@ -252,8 +264,8 @@ async fn write_feed(
     // The opening goes out at once: the client sees the first byte while the first page loads.
     body.flush().await?;
     let count = match request {
-        Request::Deals(query) => write_deals(conn, &scope, &query.filter, style, now, body).await?,
-        Request::Units(query) => write_units(conn, &scope, &query.filter, style, now, body).await?,
+        Request::Deals(query) => write_deals(tx, scope, &query.filter, style, now, body).await?,
+        Request::Units(query) => write_units(tx, scope, &query.filter, style, now, body).await?,
     };
     write_meta(&mut body.buf, feed, request, count, now);
     body.flush().await?;
@@ -266,16 +278,9 @@ async fn write_feed(
     Ok(())
 }
 
-/// Separates items: a comma before every item but the first.
-fn item_separator(buf: &mut Vec<u8>, count: u64) {
-    if count > 0 {
-        buf.push(b',');
-    }
-}
-
 async fn write_deals(
-    conn: &mut PgConnection,
-    scope: &Scope,
+    tx: Transaction<'static, Postgres>,
+    scope: Scope,
     filter: &DealFilter,
     style: Style<'_>,
     now: DateTime<Utc>,
@@ -285,50 +290,39 @@ async fn write_deals(
         dt_updated: updated_bounds(filter.dt_updated, filter.dt_updated_last_days, now, style),
         dt_status_changed: Instants::of_days(filter.dt_status_changed, style.tz),
     };
-    let mut count = 0;
-    let mut after = 0;
-    loop {
-        let deals = boxed(load::deals_page(conn, scope, filter, &bounds, after, PAGE)).await?;
-        let Some(last) = deals.last() else { break };
-        after = last.id;
-        let deal_ids: Vec<i64> = deals.iter().map(|d| d.id).collect();
-        let mut unit_ids: Vec<i64> = deals.iter().map(|d| d.unit_id).collect();
-        unit_ids.sort_unstable();
-        unit_ids.dedup();
-        let units = boxed(load::units_by_id(conn, &unit_ids)).await?;
-        let params = boxed(load::unit_params(conn, &unit_ids)).await?;
-        let children = boxed(DealChildren::load(conn, &deal_ids)).await?;
-        for deal in &deals {
-            let unit = units
-                .binary_search_by_key(&deal.unit_id, |u| u.id)
-                .map(|i| &units[i])
-                .map_err(|_| {
-                    Error::NotFound(format!("unit {} of deal {}", deal.unit_id, deal.id))
-                })?;
-            let unit_params = load::owned_by(&params, unit.id, |p| p.owner_id);
-            item_separator(&mut body.buf, count);
-            render::deal_item(
-                &mut body.buf,
-                style,
-                deal,
-                children.of(deal.id),
-                unit,
-                unit_params,
-            );
-            count += 1;
-            body.items = count;
-            body.flush_if_full().await?;
+    let query = DealQuery {
+        scope,
+        filter: filter.clone(),
+        bounds,
+    };
+    let mut pages = Pages::<DealPage>::spawn(tx, query);
+    let outcome = async {
+        while let Some(page) = pages.next().await? {
+            for deal in &page.deals {
+                let unit = page
+                    .units
+                    .binary_search_by_key(&deal.unit_id, |u| u.id)
+                    .map(|i| &page.units[i])
+                    .map_err(|_| {
+                        Error::NotFound(format!("unit {} of deal {}", deal.unit_id, deal.id))
+                    })?;
+                let unit_params = load::owned_by(&page.params, unit.id, |p| p.owner_id);
+                let kids = page.children.of(deal.id);
+                body.item(|buf| render::deal_item(buf, style, deal, kids, unit, unit_params));
+                body.flush_if_full().await?;
+            }
         }
-        if (deals.len() as i64) < PAGE {
-            break;
-        }
+        Ok(body.items)
     }
-    Ok(count)
+    .await;
+    // However writing ended, the loader gives its connection back before the slot is released.
+    pages.finish().await;
+    outcome
 }
 
 async fn write_units(
-    conn: &mut PgConnection,
-    scope: &Scope,
+    tx: Transaction<'static, Postgres>,
+    scope: Scope,
     filter: &UnitFilter,
     style: Style<'_>,
     now: DateTime<Utc>,
@@ -337,35 +331,30 @@ async fn write_units(
     let bounds = UnitBounds {
         dt_updated: updated_bounds(filter.dt_updated, filter.dt_updated_last_days, now, style),
     };
-    let mut count = 0;
-    let mut after = 0;
-    loop {
-        let units = boxed(load::units_page(conn, scope, filter, &bounds, after, PAGE)).await?;
-        let Some(last) = units.last() else { break };
-        after = last.id;
-        let unit_ids: Vec<i64> = units.iter().map(|u| u.id).collect();
-        let params = boxed(load::unit_params(conn, &unit_ids)).await?;
-        let mut deals = boxed(load::active_deals_of_units(conn, &unit_ids)).await?;
-        let deal_ids: Vec<i64> = deals.iter().map(|d| d.id).collect();
-        let children = boxed(DealChildren::load(conn, &deal_ids)).await?;
-        deals.sort_unstable_by_key(|d| d.unit_id);
-        for unit in &units {
-            let deal = deals
-                .binary_search_by_key(&unit.id, |d| d.unit_id)
-                .ok()
-                .map(|i| (&deals[i], children.of(deals[i].id)));
-            item_separator(&mut body.buf, count);
-            let unit_params = load::owned_by(&params, unit.id, |p| p.owner_id);
-            render::unit_item(&mut body.buf, style, unit, unit_params, deal);
-            count += 1;
-            body.items = count;
-            body.flush_if_full().await?;
+    let query = UnitQuery {
+        scope,
+        filter: filter.clone(),
+        bounds,
+    };
+    let mut pages = Pages::<UnitPage>::spawn(tx, query);
+    let outcome = async {
+        while let Some(page) = pages.next().await? {
+            for unit in &page.units {
+                let deal = page
+                    .deals
+                    .binary_search_by_key(&unit.id, |d| d.unit_id)
+                    .ok()
+                    .map(|i| (&page.deals[i], page.children.of(page.deals[i].id)));
+                let unit_params = load::owned_by(&page.params, unit.id, |p| p.owner_id);
+                body.item(|buf| render::unit_item(buf, style, unit, unit_params, deal));
+                body.flush_if_full().await?;
+            }
         }
-        if (units.len() as i64) < PAGE {
-            break;
-        }
+        Ok(body.items)
     }
-    Ok(count)
+    .await;
+    pages.finish().await;
+    outcome
 }
 
 /// `dt_updated_from/_to` and `dt_updated_last_days` together (both may be given: AND).
@@ -398,12 +387,4 @@ fn write_meta(buf: &mut Vec<u8>, feed: &Feed, request: &Request, count: u64, now
     buf.extend_from_slice(b",\"ignored_params\":");
     let _ = serde_json::to_writer(&mut *buf, request.ignored_params());
     buf.extend_from_slice(b"}}");
-}
-
-/// Erases a query future's type. Without it rustc cannot prove the producer future `Send`
-/// (sqlx's `Executor` for `&mut PgConnection` is not general enough, rust-lang/rust#100013).
-fn boxed<'a, T>(
-    future: impl Future<Output = T> + Send + 'a,
-) -> Pin<Box<dyn Future<Output = T> + Send + 'a>> {
-    Box::pin(future)
 }
