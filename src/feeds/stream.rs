@@ -76,17 +76,31 @@ pub struct Delivery {
 
 /// Opens the snapshot: called before the response starts, so that a database that is down
 /// answers 503 before any byte is sent.
+///
+/// The `BEGIN` runs in a task of its own: a client that hangs up drops the handler's future, and
+/// a `begin` cancelled between sending `BEGIN` and getting its answer would hand the connection
+/// back to the pool inside the transaction (sqlx does not know it started). Finished in its own
+/// task, the transaction always reaches a `Transaction`, whose drop rolls it back.
 pub async fn begin(db: &PgPool) -> Result<Transaction<'static, Postgres>> {
-    // Custom plans: the optional filters are `($n is null or …)`, which only a plan made for
-    // the actual values turns into index lookups. No parallel workers: every query reads one
-    // batch, which a worker costs more to start than to help with.
-    Ok(db
-        .begin_with(
+    let db = db.clone();
+    let opened = tokio::spawn(async move {
+        // Custom plans: the optional filters are `($n is null or …)`, which only a plan made for
+        // the actual values turns into index lookups. No parallel workers: every query reads one
+        // batch, which a worker costs more to start than to help with.
+        db.begin_with(
             "begin isolation level repeatable read, read only;
              set local plan_cache_mode = force_custom_plan;
              set local max_parallel_workers_per_gather = 0;",
         )
-        .await?)
+        .await
+    });
+    match opened.await {
+        Ok(tx) => Ok(tx?),
+        Err(e) => Err(Error::io(
+            "opening the feed's snapshot",
+            std::io::Error::other(e),
+        )),
+    }
 }
 
 /// The body that streams the feed from the snapshot `tx`.

@@ -132,3 +132,38 @@ async fn every_answer_carries_a_request_id(pool: PgPool) {
         .unwrap();
     assert_eq!(answer.headers()["x-request-id"], "1c-sync-42");
 }
+
+/// A client that hangs up while its feed's snapshot is being opened must not leave the pooled
+/// connection inside that transaction: the next user of the connection would share it (a read-only
+/// transaction that refuses the access log's writes).
+#[sqlx::test]
+async fn a_cancelled_begin_leaves_no_transaction_open(pool: PgPool) {
+    for i in 0..400u64 {
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_micros(i * 5),
+            domofeed::feeds::stream::begin(&pool),
+        )
+        .await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut connections = Vec::new();
+    for _ in 0..pool.size() {
+        connections.push(pool.acquire().await.unwrap());
+    }
+    for connection in &mut connections {
+        // Inside a transaction `now()` stands still; outside, each statement has its own.
+        let mut moments = Vec::new();
+        for _ in 0..2 {
+            let now: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("select now()")
+                .fetch_one(&mut **connection)
+                .await
+                .unwrap();
+            moments.push(now);
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert!(
+            moments[1] > moments[0],
+            "a pooled connection is still inside a transaction"
+        );
+    }
+}
