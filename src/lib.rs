@@ -3,9 +3,10 @@
 //!
 //! A tour of the crate, one concern per module:
 
-/// Feed links: tokens (digest and sealed copy) and their lifecycle.
+/// Feed links (tokens: digest and sealed copy; their lifecycle) and the settings page's admins and
+/// sessions.
 pub mod admin;
-/// The command line: serve, migrate, seed, feed …, demo.
+/// The command line: serve, migrate, seed, feed …, admin …, demo.
 pub mod cli;
 /// Settings from defaults, `config/domofeed.toml`, the environment and CLI flags; `Debug` hides secrets.
 pub mod config;
@@ -17,7 +18,7 @@ pub mod docs;
 pub mod error;
 /// The two feeds: filters, dates, rendering, streaming.
 pub mod feeds;
-/// The HTTP server: router, state, error responses.
+/// The HTTP server: router, state, error responses, and the settings page with its JSON API.
 pub mod http;
 /// Prometheus metrics: requests, feed sizes and times, the database pool.
 pub mod metrics;
