@@ -1,7 +1,7 @@
 //! Admins of the settings page: who they are, their argon2id password hashes, and the check at
 //! login, slowed down after repeated wrong passwords per login and per client address.
 
-use std::net::IpAddr;
+use std::{net::IpAddr, sync::OnceLock};
 
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
@@ -192,20 +192,24 @@ async fn hash_password(password: String) -> Result<String> {
     .await
 }
 
-/// Whether `password` matches `stored`. With nothing stored, a fresh hash is checked anyway and
-/// the answer is no, so that an unknown login takes as long as a known one.
+/// Whether `password` matches `stored`. With nothing stored, a hash of the same parameters is
+/// checked anyway and the answer is no, so that an unknown login costs one verification, as a
+/// known one does.
 async fn verify_password(password: String, stored: Option<String>) -> Result<bool> {
+    static NO_ADMIN: OnceLock<String> = OnceLock::new();
     blocking(move || {
         let known = stored.is_some();
         let stored = match stored {
             Some(hash) => hash,
-            None => {
-                let salt = SaltString::generate(&mut OsRng);
-                Argon2::default()
-                    .hash_password(b"no such admin", &salt)
-                    .map(|h| h.to_string())
-                    .unwrap_or_default()
-            }
+            None => NO_ADMIN
+                .get_or_init(|| {
+                    let salt = SaltString::generate(&mut OsRng);
+                    Argon2::default()
+                        .hash_password(b"no such admin", &salt)
+                        .map(|h| h.to_string())
+                        .unwrap_or_default()
+                })
+                .clone(),
         };
         let Ok(parsed) = PasswordHash::new(&stored) else {
             return Ok(false);
