@@ -127,6 +127,42 @@ pub async fn list(db: &PgPool, account_id: Option<i64>) -> Result<Vec<FeedInfo>>
     .await?)
 }
 
+/// An account's feeds, oldest first, each with its URL while it is active and `key` opens its
+/// sealed copy (none without a key): one query, for the settings page.
+pub async fn list_with_urls(
+    db: &PgPool,
+    key: Option<&SecretKey>,
+    public_url: &Url,
+    account_id: i64,
+) -> Result<Vec<(FeedInfo, Option<String>)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        info: FeedInfo,
+        token_sealed: Vec<u8>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "select id, account_id, kind, name, house_ids, dt_created, dt_revoked, dt_last_used,
+                token_sealed
+           from feeds
+          where account_id = $1
+          order by id",
+    )
+    .bind(account_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let url = key
+                .filter(|_| row.info.dt_revoked.is_none())
+                .and_then(|key| key.open(&row.token_sealed))
+                .map(|token| feed_url(public_url, row.info.id, &token));
+            (row.info, url)
+        })
+        .collect())
+}
+
 /// A feed of `account_id`; another account's feed is as unknown as a missing one.
 pub async fn find_owned(db: &PgPool, account_id: i64, feed_id: i64) -> Result<FeedInfo> {
     let feed: Option<FeedInfo> = sqlx::query_as(

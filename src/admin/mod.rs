@@ -8,7 +8,7 @@ pub mod sessions;
 mod tokens;
 
 pub use links::{
-    access_log, create, feed_url, find_owned, list, reveal, revoke, rotate, set_allowed_networks,
-    AccessEntry, FeedInfo, NewFeed,
+    access_log, create, feed_url, find_owned, list, list_with_urls, reveal, revoke, rotate,
+    set_allowed_networks, AccessEntry, FeedInfo, NewFeed,
 };
 pub use tokens::{SecretKey, Token};

@@ -30,6 +30,7 @@ use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 pub use error::error_response;
 
 use crate::{
+    admin::SecretKey,
     config::Settings,
     db::replicas::Reads,
     feeds::recorder::{self, Batching, Recorder, RecorderTask},
@@ -49,6 +50,9 @@ pub struct AppState {
     /// Feed access records, written to the primary in the background.
     pub recorder: Recorder,
     pub settings: Arc<Settings>,
+    /// The key that seals feed tokens, for the settings page; `None` when it could not be loaded
+    /// (the feeds do not need it: the page then lists links without showing them).
+    pub key: Option<SecretKey>,
     pub limits: Limits,
     /// Set once shutdown has begun: `/readyz` then says not ready.
     pub draining: Arc<AtomicBool>,
@@ -66,7 +70,12 @@ impl AppState {
         let reads = Reads::new(db.clone(), &settings)?;
         reads.spawn_checks();
         let (recorder, task) = recorder::start(db.clone(), Batching::default());
+        let key = settings
+            .secret_key()
+            .map_err(|e| tracing::warn!(error = %e, "the settings page cannot show or make links"))
+            .ok();
         let state = AppState {
+            key,
             limits: Limits::new(&settings),
             db,
             reads,

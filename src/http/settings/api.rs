@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{check_csrf_header, feeds_with_urls, ApiAdmin};
+use super::{check_csrf_header, feeds_with_urls, key, ApiAdmin};
 use crate::{
     admin::{self, catalog, FeedInfo, NewFeed},
     feeds::{filter, FeedKind},
@@ -98,7 +98,7 @@ pub async fn create(
     })?;
     let (id, token) = admin::create(
         &state.db,
-        &state.settings.secret_key()?,
+        key(&state)?,
         NewFeed {
             account_id: session.account_id,
             kind: new.kind,
@@ -120,7 +120,7 @@ pub async fn rotate(
 ) -> Result<Response> {
     check_csrf_header(&headers, &session)?;
     let id = owned_id(&state, session.account_id, &id).await?;
-    let token = admin::rotate(&state.db, &state.settings.secret_key()?, id).await?;
+    let token = admin::rotate(&state.db, key(&state)?, id).await?;
     let info = admin::find_owned(&state.db, session.account_id, id).await?;
     let url = admin::feed_url(&state.settings.public_url, id, &token);
     Ok(Json(feed_json(info, Some(url))).into_response())

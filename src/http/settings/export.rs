@@ -10,7 +10,7 @@ use axum_extra::extract::Form;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use super::{csrf_rejected, feeds_with_urls, page_error, view, PageAdmin, EXPORT_PATH};
+use super::{csrf_rejected, feeds_with_urls, key, page_error, view, PageAdmin, EXPORT_PATH};
 use crate::{
     admin::{self, catalog, sessions::Session, NewFeed},
     feeds::FeedKind,
@@ -111,7 +111,7 @@ pub async fn create(
     }
     let created = async {
         let new = new_feed(&session, &form)?;
-        admin::create(&state.db, &state.settings.secret_key()?, new).await
+        admin::create(&state.db, key(&state)?, new).await
     }
     .await;
     match created {
@@ -169,7 +169,7 @@ pub async fn change(
         admin::find_owned(&state.db, session.account_id, id).await?;
         match action.as_str() {
             "rotate" => {
-                admin::rotate(&state.db, &state.settings.secret_key()?, id).await?;
+                admin::rotate(&state.db, key(&state)?, id).await?;
                 Ok("rotated")
             }
             "revoke" => {

@@ -25,7 +25,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::{error_response, AppState};
 use crate::{
-    admin::{self, sessions, sessions::Session, FeedInfo, Token},
+    admin::{self, sessions, sessions::Session, FeedInfo, SecretKey, Token},
     Error,
 };
 
@@ -197,24 +197,28 @@ fn page_error(error: Error) -> Response {
     (status, view::error_page(title, &text)).into_response()
 }
 
-/// The account's feeds, oldest first, each with its URL while it is active and its sealed copy
-/// opens. Without a usable secret key the feeds are still listed; only their links stay hidden.
+/// The account's feeds, oldest first, each with its URL while it is active and can be shown.
+/// Without a usable secret key the feeds are still listed; only their links stay hidden.
 async fn feeds_with_urls(
     state: &AppState,
     account_id: i64,
 ) -> crate::Result<Vec<(FeedInfo, Option<String>)>> {
-    let infos = admin::list(&state.db, Some(account_id)).await?;
-    let key = state.settings.secret_key().ok();
-    let mut feeds = Vec::with_capacity(infos.len());
-    for info in infos {
-        let url = match (&key, info.dt_revoked) {
-            (Some(key), None) => admin::reveal(&state.db, key, info.id)
-                .await
-                .ok()
-                .map(|token| admin::feed_url(&state.settings.public_url, info.id, &token)),
-            _ => None,
-        };
-        feeds.push((info, url));
-    }
-    Ok(feeds)
+    admin::list_with_urls(
+        &state.db,
+        state.key.as_ref(),
+        &state.settings.public_url,
+        account_id,
+    )
+    .await
+}
+
+/// The key that seals new links; loaded once when the server starts.
+fn key(state: &AppState) -> crate::Result<&SecretKey> {
+    state.key.as_ref().ok_or_else(|| {
+        Error::Config(
+            "no secret key: it could not be loaded when the server started \
+             (DOMOFEED_SECRET_KEY / DOMOFEED_SECRET_KEY_FILE, see the log)"
+                .into(),
+        )
+    })
 }
