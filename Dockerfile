@@ -2,6 +2,9 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+# .cargo/config.toml sets SQLX_OFFLINE=true: the query macros check against .sqlx/, no database.
+COPY .cargo .cargo
+COPY .sqlx .sqlx
 COPY src src
 COPY migrations migrations
 RUN cargo build --release --locked && strip target/release/domofeed

@@ -15,39 +15,71 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use url::Url;
 
-use crate::{admin::SecretKey, Error, Result};
+use crate::{links::SecretKey, Error, Result};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/domofeed";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_CONFIG_FILE: &str = "config/domofeed.toml";
 pub const DEFAULT_SECRET_KEY_FILE: &str = "config/secret.key";
 
-/// The raw settings as the CLI, the environment and the TOML file give them: all optional text.
-/// One struct serves both clap and serde so the three sources cannot drift apart.
-#[derive(Clone, Default, clap::Args, Deserialize)]
+/// The raw settings as the TOML file, the environment and the CLI give them: all optional text.
+/// The file fills this struct directly (and may hold any setting); the command line fills it
+/// from the argument groups below, each command taking only the groups it uses.
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSettings {
+    pub database_url: Option<String>,
+    pub read_database_url: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub max_replica_lag: Option<String>,
+    pub bind: Option<String>,
+    pub public_url: Option<String>,
+    pub secret_key: Option<String>,
+    pub secret_key_file: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub pool_size: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub acquire_timeout: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub statement_timeout: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub max_feed_builds: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub feed_rate_per_minute: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub send_timeout: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub shutdown_grace: Option<String>,
+    pub trusted_proxies: Option<String>,
+}
+
+/// The database: every command.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DatabaseArgs {
     /// PostgreSQL URL [default: postgres://postgres@127.0.0.1:5432/domofeed]
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
-    /// PostgreSQL read replicas for feed requests, URLs joined by commas [default: none: the primary]
-    #[arg(
-        long,
-        env = "DOMOFEED_READ_DATABASE_URL",
-        global = true,
-        hide_env_values = true
-    )]
-    pub read_database_url: Option<String>,
-    /// Seconds a replica may lag behind the primary before feeds leave it [default: 30]
-    #[arg(long, env = "DOMOFEED_MAX_REPLICA_LAG", global = true)]
-    #[serde(default, deserialize_with = "text_or_number")]
-    pub max_replica_lag: Option<String>,
-    /// Address to listen on [default: 127.0.0.1:8080]
+}
+
+/// Where the server listens: the server, the probe, and the default of the public URL.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct BindArgs {
+    /// Address the server listens on [default: 127.0.0.1:8080]
     #[arg(long, env = "DOMOFEED_BIND", global = true)]
     pub bind: Option<String>,
-    /// Base of printed feed links, e.g. https://feeds.example.ru [default: http://BIND]
+}
+
+/// The base of the URLs a command prints.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PublicUrlArgs {
+    /// Base of printed links, e.g. https://feeds.example.ru [default: http://BIND]
     #[arg(long, env = "DOMOFEED_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+}
+
+/// The key that seals feed tokens: commands that make or show feed links, and the server.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct KeyArgs {
     /// Key that seals feed tokens, 64 hex digits (32 bytes); overrides the key file
     #[arg(
         long,
@@ -59,38 +91,64 @@ pub struct RawSettings {
     /// File holding the key; created with a warning when missing [default: config/secret.key]
     #[arg(long, env = "DOMOFEED_SECRET_KEY_FILE", global = true)]
     pub secret_key_file: Option<String>,
+}
+
+/// The server's own settings: `serve` and `demo`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServerArgs {
+    /// PostgreSQL read replicas for feed requests, URLs joined by commas [default: none: the primary]
+    #[arg(long, env = "DOMOFEED_READ_DATABASE_URL", hide_env_values = true)]
+    pub read_database_url: Option<String>,
+    /// Seconds a replica may lag behind the primary before feeds leave it [default: 30]
+    #[arg(long, env = "DOMOFEED_MAX_REPLICA_LAG")]
+    pub max_replica_lag: Option<String>,
     /// Maximum database connections of the server [default: 10]
-    #[arg(long, env = "DOMOFEED_POOL_SIZE", global = true)]
-    #[serde(default, deserialize_with = "text_or_number")]
+    #[arg(long, env = "DOMOFEED_POOL_SIZE")]
     pub pool_size: Option<String>,
     /// Seconds to wait for a free database connection before answering 503 [default: 5]
-    #[arg(long, env = "DOMOFEED_ACQUIRE_TIMEOUT", global = true)]
-    #[serde(default, deserialize_with = "text_or_number")]
+    #[arg(long, env = "DOMOFEED_ACQUIRE_TIMEOUT")]
     pub acquire_timeout: Option<String>,
     /// Seconds one feed query may run before it is cancelled [default: 300]
-    #[arg(long, env = "DOMOFEED_STATEMENT_TIMEOUT", global = true)]
-    #[serde(default, deserialize_with = "text_or_number")]
+    #[arg(long, env = "DOMOFEED_STATEMENT_TIMEOUT")]
     pub statement_timeout: Option<String>,
     /// Feed bodies built at once; more get a fast 503 [default: 8]
-    #[arg(long, env = "DOMOFEED_MAX_FEED_BUILDS", global = true)]
-    #[serde(default, deserialize_with = "text_or_number")]
+    #[arg(long, env = "DOMOFEED_MAX_FEED_BUILDS")]
     pub max_feed_builds: Option<String>,
     /// Requests per minute one feed may make (bursts of 10 allowed); more get 429 [default: 60]
-    #[arg(long, env = "DOMOFEED_FEED_RATE_PER_MINUTE", global = true)]
-    #[serde(default, deserialize_with = "text_or_number")]
+    #[arg(long, env = "DOMOFEED_FEED_RATE_PER_MINUTE")]
     pub feed_rate_per_minute: Option<String>,
     /// Seconds a client may stop reading a feed body before the transfer is cut [default: 60]
-    #[arg(long, env = "DOMOFEED_SEND_TIMEOUT", global = true)]
-    #[serde(default, deserialize_with = "text_or_number")]
+    #[arg(long, env = "DOMOFEED_SEND_TIMEOUT")]
     pub send_timeout: Option<String>,
     /// Seconds running feeds may take to finish after SIGTERM or Ctrl-C [default: 30]
-    #[arg(long, env = "DOMOFEED_SHUTDOWN_GRACE", global = true)]
-    #[serde(default, deserialize_with = "text_or_number")]
+    #[arg(long, env = "DOMOFEED_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<String>,
     /// Proxies whose X-Forwarded-For is believed, CIDRs joined by commas [default: none]
-    #[arg(long, env = "DOMOFEED_TRUSTED_PROXIES", global = true)]
+    #[arg(long, env = "DOMOFEED_TRUSTED_PROXIES")]
     pub trusted_proxies: Option<String>,
 }
+
+/// Sets each field of `raw` that the group gives (flags and environment win over the file).
+macro_rules! onto {
+    ($group:ty: $($field:ident),+) => {
+        impl $group {
+            pub fn onto(&self, mut raw: RawSettings) -> RawSettings {
+                $(if self.$field.is_some() {
+                    raw.$field = self.$field.clone();
+                })+
+                raw
+            }
+        }
+    };
+}
+
+onto!(DatabaseArgs: database_url);
+onto!(BindArgs: bind);
+onto!(PublicUrlArgs: public_url);
+onto!(KeyArgs: secret_key, secret_key_file);
+onto!(ServerArgs: read_database_url, max_replica_lag, pool_size, acquire_timeout,
+      statement_timeout, max_feed_builds, feed_rate_per_minute, send_timeout, shutdown_grace,
+      trusted_proxies);
 
 /// Validated settings.
 #[derive(Clone)]
@@ -116,9 +174,13 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Merges `cli` (flags and environment, as clap read them) over the TOML file.
-    /// `config_file` is the `--config` flag; without it the default file is read when present.
-    pub fn load(cli: &RawSettings, config_file: Option<&Path>) -> Result<Self> {
+    /// The TOML file's settings with `cli` (what a command's flags and the environment gave,
+    /// see the `onto` of each argument group) over them. `config_file` is the `--config` flag;
+    /// without it the default file is read when present.
+    pub fn load(
+        config_file: Option<&Path>,
+        cli: impl FnOnce(RawSettings) -> RawSettings,
+    ) -> Result<Self> {
         let file = match config_file {
             Some(path) => read_file(path)?,
             None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
@@ -126,7 +188,7 @@ impl Settings {
             }
             None => RawSettings::default(),
         };
-        Self::from_raw(cli.clone().or(file))
+        Self::from_raw(cli(file))
     }
 
     pub fn from_raw(raw: RawSettings) -> Result<Self> {
@@ -211,29 +273,6 @@ impl Settings {
             return Ok(key.clone());
         }
         SecretKey::load_or_create(&self.secret_key_file)
-    }
-}
-
-impl RawSettings {
-    /// Field by field, `self` where set, else `other`.
-    fn or(self, other: RawSettings) -> RawSettings {
-        RawSettings {
-            database_url: self.database_url.or(other.database_url),
-            read_database_url: self.read_database_url.or(other.read_database_url),
-            max_replica_lag: self.max_replica_lag.or(other.max_replica_lag),
-            bind: self.bind.or(other.bind),
-            public_url: self.public_url.or(other.public_url),
-            secret_key: self.secret_key.or(other.secret_key),
-            secret_key_file: self.secret_key_file.or(other.secret_key_file),
-            pool_size: self.pool_size.or(other.pool_size),
-            acquire_timeout: self.acquire_timeout.or(other.acquire_timeout),
-            statement_timeout: self.statement_timeout.or(other.statement_timeout),
-            max_feed_builds: self.max_feed_builds.or(other.max_feed_builds),
-            feed_rate_per_minute: self.feed_rate_per_minute.or(other.feed_rate_per_minute),
-            send_timeout: self.send_timeout.or(other.send_timeout),
-            shutdown_grace: self.shutdown_grace.or(other.shutdown_grace),
-            trusted_proxies: self.trusted_proxies.or(other.trusted_proxies),
-        }
     }
 }
 

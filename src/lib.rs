@@ -1,26 +1,30 @@
 //! domofeed serves a real-estate developer's CRM data to 1C as two live JSON feeds, compatible
-//! with Domoplaner's "Полный от сделок" and "Полный от помещений". The contract is FEEDS.md.
+//! with Domoplaner's "Полный от сделок" and "Полный от помещений". The contract for integrators
+//! is docs/feeds.md; docs/architecture.md is the map of this crate.
 //!
-//! A tour of the crate, one concern per module:
+//! A tour, one concern per module, lower layers first (a module uses only those above it):
 
-/// Feed links (tokens: digest and sealed copy; their lifecycle) and the settings page's admins and
-/// sessions.
+/// Accounts: a developer each, with its time zone.
+pub mod accounts;
+/// The settings page's admins, their sessions, and what the page offers to pick from.
 pub mod admin;
-/// The command line: serve, migrate, seed, feed …, admin …, demo.
+/// The command line: serve, migrate, seed, feed …, admin …, demo, healthcheck.
 pub mod cli;
 /// Settings from defaults, `config/domofeed.toml`, the environment and CLI flags; `Debug` hides secrets.
 pub mod config;
-/// Pool, database creation, migrations.
+/// Pool, database creation, migrations, read replicas.
 pub mod db;
 /// The feed API described: the OpenAPI document and the `/docs` page that renders it.
 pub mod docs;
 /// The one error type of the crate.
 pub mod error;
-/// The two feeds: filters, dates, rendering, streaming.
+/// The two feeds: filters, dates, loading, rendering, streaming.
 pub mod feeds;
-/// The HTTP server: router, state, error responses, and the settings page with its JSON API.
+/// The HTTP server: router, state, the feed route, the settings page, operations routes.
 pub mod http;
-/// Prometheus metrics: requests, feed sizes and times, the database pool.
+/// Feed links: their kind, token and sealing key, lifecycle, authentication and usage records.
+pub mod links;
+/// Prometheus counters and their encoding: a leaf that anything may count into.
 pub mod metrics;
 /// Deterministic, realistic demo and benchmark data.
 pub mod seed;

@@ -23,7 +23,7 @@ pub const MAX_FAILURES_PER_ADDRESS: i64 = 20;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
 /// An admin as listed.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Admin {
     pub id: i64,
     pub account_id: i64,
@@ -58,24 +58,25 @@ pub async fn add(db: &PgPool, account_id: i64, login: &str, password: &str) -> R
             format!("expected at least {MIN_PASSWORD_CHARS} characters"),
         ));
     }
-    let exists: bool = sqlx::query_scalar("select exists (select 1 from accounts where id = $1)")
-        .bind(account_id)
-        .fetch_one(db)
-        .await?;
+    let exists = sqlx::query_scalar!(
+        r#"select exists (select 1 from accounts where id = $1) as "exists!""#,
+        account_id,
+    )
+    .fetch_one(db)
+    .await?;
     if !exists {
-        return Err(Error::NotFound(format!(
-            "account {account_id} does not exist"
-        )));
+        return Err(Error::not_found(format!("account {account_id}")));
     }
     let hash = hash_password(password.to_owned()).await?;
-    let inserted = sqlx::query_as(
+    let inserted = sqlx::query_as!(
+        Admin,
         "insert into admins (account_id, login, password_hash) values ($1, $2, $3)
          on conflict (lower(login)) do nothing
          returning id, account_id, login, dt_created",
+        account_id,
+        login,
+        hash,
     )
-    .bind(account_id)
-    .bind(login)
-    .bind(hash)
     .fetch_optional(db)
     .await?;
     inserted.ok_or_else(|| Error::bad_request("--login", format!("{login:?} is already taken")))
@@ -83,24 +84,27 @@ pub async fn add(db: &PgPool, account_id: i64, login: &str, password: &str) -> R
 
 /// Admins, of one account or of all, by account then login.
 pub async fn list(db: &PgPool, account_id: Option<i64>) -> Result<Vec<Admin>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        Admin,
         "select id, account_id, login, dt_created from admins
           where ($1::bigint is null or account_id = $1)
           order by account_id, lower(login)",
+        account_id,
     )
-    .bind(account_id)
     .fetch_all(db)
     .await?)
 }
 
 /// Removes an admin and ends their sessions.
 pub async fn remove(db: &PgPool, login: &str) -> Result<()> {
-    let removed = sqlx::query("delete from admins where lower(login) = lower($1)")
-        .bind(login.trim())
-        .execute(db)
-        .await?;
+    let removed = sqlx::query!(
+        "delete from admins where lower(login) = lower($1)",
+        login.trim(),
+    )
+    .execute(db)
+    .await?;
     if removed.rows_affected() == 0 {
-        return Err(Error::NotFound(format!("admin {login:?} does not exist")));
+        return Err(Error::not_found(format!("admin {login:?}")));
     }
     Ok(())
 }
@@ -119,36 +123,38 @@ pub async fn log_in(
     if let Some(retry_after) = locked_for(db, login, client).await? {
         return Ok(LoginOutcome::Locked { retry_after });
     }
-    let found: Option<(i64, i64, String, DateTime<Utc>, String)> = sqlx::query_as(
+    let found = sqlx::query!(
         "select id, account_id, login, dt_created, password_hash from admins
           where lower(login) = lower($1)",
+        login,
     )
-    .bind(login)
     .fetch_optional(db)
     .await?;
     // An unknown login costs the same hashing as a known one, so timing does not tell them apart.
-    let stored = found.as_ref().map(|f| f.4.clone());
+    let stored = found.as_ref().map(|f| f.password_hash.clone());
     let right = verify_password(password.to_owned(), stored).await?;
     match found {
-        Some((id, account_id, login, dt_created, _)) if right => {
-            sqlx::query("delete from login_failures where lower(login) = lower($1)")
-                .bind(&login)
-                .execute(db)
-                .await?;
+        Some(admin) if right => {
+            sqlx::query!(
+                "delete from login_failures where lower(login) = lower($1)",
+                admin.login,
+            )
+            .execute(db)
+            .await?;
             Ok(LoginOutcome::Admin(Admin {
-                id,
-                account_id,
-                login,
-                dt_created,
+                id: admin.id,
+                account_id: admin.account_id,
+                login: admin.login,
+                dt_created: admin.dt_created,
             }))
         }
         _ => {
-            sqlx::query(
+            sqlx::query!(
                 "with pruned as (delete from login_failures where dt < now() - interval '1 day')
-                 insert into login_failures (login, client_addr) values ($1, $2::inet)",
+                 insert into login_failures (login, client_addr) values ($1, $2::text::inet)",
+                login,
+                client.to_string(),
             )
-            .bind(login)
-            .bind(client.to_string())
             .execute(db)
             .await?;
             Ok(LoginOutcome::Wrong)
@@ -159,22 +165,22 @@ pub async fn log_in(
 /// Seconds until `login` and `client` may try again, when either is locked: the lock lasts until
 /// the oldest of the last N failures leaves the window.
 async fn locked_for(db: &PgPool, login: &str, client: IpAddr) -> Result<Option<u64>> {
-    let until: Option<DateTime<Utc>> = sqlx::query_scalar(
+    let until = sqlx::query_scalar!(
         "select max(unlock) from (
              (select dt + make_interval(mins => $3::int) as unlock from login_failures
                where lower(login) = lower($1) and dt > now() - make_interval(mins => $3::int)
-               order by dt desc offset $4 - 1 limit 1)
+               order by dt desc offset $4::bigint - 1 limit 1)
              union all
              (select dt + make_interval(mins => $3::int) from login_failures
-               where client_addr = $2::inet and dt > now() - make_interval(mins => $3::int)
-               order by dt desc offset $5 - 1 limit 1)
+               where client_addr = $2::text::inet and dt > now() - make_interval(mins => $3::int)
+               order by dt desc offset $5::bigint - 1 limit 1)
          ) locks",
+        login,
+        client.to_string(),
+        FAILURE_WINDOW_MINUTES as i32,
+        MAX_FAILURES_PER_LOGIN,
+        MAX_FAILURES_PER_ADDRESS,
     )
-    .bind(login)
-    .bind(client.to_string())
-    .bind(FAILURE_WINDOW_MINUTES as i32)
-    .bind(MAX_FAILURES_PER_LOGIN)
-    .bind(MAX_FAILURES_PER_ADDRESS)
     .fetch_one(db)
     .await?;
     Ok(until.map(|until| (until - Utc::now()).num_seconds().max(1) as u64))
@@ -187,7 +193,7 @@ async fn hash_password(password: String) -> Result<String> {
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|hash| hash.to_string())
-            .map_err(|e| Error::Config(format!("cannot hash the password: {e}")))
+            .map_err(|e| Error::internal("hashing a password", e.to_string()))
     })
     .await
 }
@@ -225,5 +231,5 @@ async fn verify_password(password: String, stored: Option<String>) -> Result<boo
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| Error::io("password hashing", std::io::Error::other(e)))?
+        .map_err(|e| Error::internal("password hashing", e))?
 }

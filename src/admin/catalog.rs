@@ -5,7 +5,7 @@ use sqlx::PgPool;
 use crate::Result;
 
 /// A house (дом / корпус) with its residential complex, for the house checkboxes.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct House {
     pub id: i64,
     pub title: String,
@@ -13,7 +13,7 @@ pub struct House {
 }
 
 /// A deal stage, for picking `deal_status` by name.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Stage {
     pub id: i64,
     pub title: String,
@@ -21,7 +21,7 @@ pub struct Stage {
     pub kind: String,
 }
 
-/// Unit statuses of FEEDS.md (`flat_status`), by value.
+/// Unit statuses (`flat_status` of docs/feeds.md), by value.
 pub const UNIT_STATUSES: [(i16, &str); 4] = [
     (0, "Свободно"),
     (1, "Бронь"),
@@ -30,23 +30,25 @@ pub const UNIT_STATUSES: [(i16, &str); 4] = [
 ];
 
 pub async fn houses(db: &PgPool, account_id: i64) -> Result<Vec<House>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        House,
         "select h.id, h.title, p.title as project
            from houses h
            join projects p on p.id = h.project_id
           where h.account_id = $1
           order by p.title, h.title, h.id",
+        account_id,
     )
-    .bind(account_id)
     .fetch_all(db)
     .await?)
 }
 
 pub async fn stages(db: &PgPool, account_id: i64) -> Result<Vec<Stage>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        Stage,
         "select id, title, kind from deal_stages where account_id = $1 order by sort, id",
+        account_id,
     )
-    .bind(account_id)
     .fetch_all(db)
     .await?)
 }

@@ -5,14 +5,13 @@
 use sqlx::PgPool;
 use subtle::ConstantTimeEq;
 
-use super::Token;
-use crate::Result;
+use crate::{links::Token, Result};
 
 /// How long a login lasts.
 pub const SESSION_HOURS: i64 = 12;
 
 /// A session found by its cookie.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Session {
     pub admin_id: i64,
     pub account_id: i64,
@@ -39,15 +38,16 @@ impl Session {
 pub async fn start(db: &PgPool, admin_id: i64) -> Result<Token> {
     let token = Token::generate();
     let csrf = Token::generate();
-    sqlx::query(
+    let digest = token.sha256();
+    sqlx::query!(
         "with pruned as (delete from admin_sessions where dt_expires < now())
          insert into admin_sessions (token_sha256, admin_id, csrf_token, dt_expires)
          values ($1, $2, $3, now() + make_interval(hours => $4::int))",
+        &digest[..],
+        admin_id,
+        csrf.expose(),
+        SESSION_HOURS as i32,
     )
-    .bind(token.sha256().as_slice())
-    .bind(admin_id)
-    .bind(csrf.expose())
-    .bind(SESSION_HOURS as i32)
     .execute(db)
     .await?;
     Ok(token)
@@ -55,24 +55,29 @@ pub async fn start(db: &PgPool, admin_id: i64) -> Result<Token> {
 
 /// The live session behind a cookie's token, if any.
 pub async fn find(db: &PgPool, token: &Token) -> Result<Option<Session>> {
-    Ok(sqlx::query_as(
+    let digest = token.sha256();
+    Ok(sqlx::query_as!(
+        Session,
         "select a.id as admin_id, a.account_id, a.login, ac.name as account_name, ac.timezone,
                 s.csrf_token
            from admin_sessions s
            join admins a on a.id = s.admin_id
            join accounts ac on ac.id = a.account_id
           where s.token_sha256 = $1 and s.dt_expires > now()",
+        &digest[..],
     )
-    .bind(token.sha256().as_slice())
     .fetch_optional(db)
     .await?)
 }
 
 /// Ends a session (logout).
 pub async fn end(db: &PgPool, token: &Token) -> Result<()> {
-    sqlx::query("delete from admin_sessions where token_sha256 = $1")
-        .bind(token.sha256().as_slice())
-        .execute(db)
-        .await?;
+    let digest = token.sha256();
+    sqlx::query!(
+        "delete from admin_sessions where token_sha256 = $1",
+        &digest[..]
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }

@@ -6,10 +6,27 @@ use clap::Subcommand;
 
 use crate::{
     admin::admins,
-    config::Settings,
+    config::{BindArgs, PublicUrlArgs, RawSettings, Settings},
     db::{self, Purpose},
     Error, Result,
 };
+
+/// `domofeed admin …`: the settings that printing the login URL needs, and what to do.
+#[derive(Debug, clap::Args)]
+pub struct AdminArgs {
+    #[command(flatten)]
+    pub bind: BindArgs,
+    #[command(flatten)]
+    pub public_url: PublicUrlArgs,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+impl AdminArgs {
+    pub fn onto(&self, raw: RawSettings) -> RawSettings {
+        self.public_url.onto(self.bind.onto(raw))
+    }
+}
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -35,8 +52,8 @@ pub enum AdminCommand {
     },
 }
 
-pub async fn run(settings: &Settings, command: AdminCommand) -> Result<()> {
-    let db = db::connect(settings, Purpose::Cli).await?;
+pub async fn run(settings: Settings, command: AdminCommand) -> Result<()> {
+    let db = db::connect(&settings, Purpose::Cli).await?;
     db::migrate(&db).await?;
     match command {
         AdminCommand::Add { account, login } => {

@@ -2,15 +2,33 @@
 //! `url=$(domofeed feed create …)` works; everything else goes to stderr.
 
 use clap::Subcommand;
-use sqlx::PgPool;
 
 use crate::{
-    admin::{self, NewFeed, SecretKey},
-    config::Settings,
+    config::{BindArgs, KeyArgs, PublicUrlArgs, RawSettings, Settings},
     db::{self, Purpose},
-    feeds::{filter::parse_id_list, FeedKind},
+    feeds::filter::parse_id_list,
+    links::{self, FeedKind, NewFeed, Owner},
     Result,
 };
+
+/// `domofeed feed …`: the settings that printing a link needs, and what to do.
+#[derive(Debug, clap::Args)]
+pub struct FeedArgs {
+    #[command(flatten)]
+    pub bind: BindArgs,
+    #[command(flatten)]
+    pub public_url: PublicUrlArgs,
+    #[command(flatten)]
+    pub key: KeyArgs,
+    #[command(subcommand)]
+    pub command: FeedCommand,
+}
+
+impl FeedArgs {
+    pub fn onto(&self, raw: RawSettings) -> RawSettings {
+        self.key.onto(self.public_url.onto(self.bind.onto(raw)))
+    }
+}
 
 #[derive(Debug, Subcommand)]
 pub enum FeedCommand {
@@ -78,8 +96,9 @@ fn parse_houses(text: &str) -> Result<HouseIds, String> {
     parse_id_list(text).map(HouseIds)
 }
 
-pub async fn run(settings: &Settings, command: FeedCommand) -> Result<()> {
-    let db = db::connect(settings, Purpose::Cli).await?;
+pub async fn run(settings: Settings, command: FeedCommand) -> Result<()> {
+    let db = db::connect(&settings, Purpose::Cli).await?;
+    let url = |id: i64, token: &links::Token| links::feed_url(&settings.public_url, id, token);
     match command {
         FeedCommand::Create {
             account,
@@ -88,46 +107,44 @@ pub async fn run(settings: &Settings, command: FeedCommand) -> Result<()> {
             houses,
             allow,
         } => {
-            let key = settings.secret_key()?;
             let new = NewFeed {
                 account_id: account,
                 kind,
                 name,
                 house_ids: houses.map(|h| h.0).unwrap_or_default(),
+                allowed_networks: allow.map(|n| n.0).unwrap_or_default(),
             };
-            let (id, token) = admin::create(&db, &key, new).await?;
-            if let Some(Networks(networks)) = allow {
-                admin::set_allowed_networks(&db, id, &networks).await?;
-            }
-            eprintln!("created feed {id}");
-            println!("{}", admin::feed_url(&settings.public_url, id, &token));
+            let (feed, token) = links::create(&db, &settings.secret_key()?, new).await?;
+            eprintln!("created feed {}", feed.id);
+            println!("{}", url(feed.id, &token));
         }
         FeedCommand::Show { id } => {
-            let token = admin::reveal(&db, &settings.secret_key()?, id).await?;
-            println!("{}", admin::feed_url(&settings.public_url, id, &token));
+            let token = links::reveal(&db, &settings.secret_key()?, Owner::Operator, id).await?;
+            println!("{}", url(id, &token));
         }
         FeedCommand::List { account } => {
-            let feeds = admin::list(&db, account).await?;
             println!(
                 "{:>6}  {:>7}  {:<5}  {:<10}  {:<19}  {:<19}  name",
                 "id", "account", "kind", "state", "created", "last used"
             );
-            for feed in feeds {
-                let houses = if feed.house_ids.is_empty() {
-                    String::new()
-                } else {
+            for feed in links::list(&db, account).await? {
+                let mut notes = String::new();
+                if !feed.house_ids.is_empty() {
                     let ids: Vec<String> = feed.house_ids.iter().map(i64::to_string).collect();
-                    format!(" (houses {})", ids.join("-"))
-                };
+                    notes.push_str(&format!(" (houses {})", ids.join("-")));
+                }
+                if !feed.allowed_networks.is_empty() {
+                    notes.push_str(&format!(" (from {})", feed.allowed_networks.join(", ")));
+                }
                 println!(
-                    "{:>6}  {:>7}  {:<5}  {:<10}  {:<19}  {:<19}  {}{houses}",
+                    "{:>6}  {:>7}  {:<5}  {:<10}  {:<19}  {:<19}  {}{notes}",
                     feed.id,
                     feed.account_id,
                     feed.kind.as_str(),
-                    if feed.dt_revoked.is_some() {
-                        "revoked"
-                    } else {
+                    if feed.is_active() {
                         "active"
+                    } else {
+                        "revoked"
                     },
                     feed.dt_created.format("%Y-%m-%d %H:%M:%S"),
                     feed.dt_last_used
@@ -138,15 +155,16 @@ pub async fn run(settings: &Settings, command: FeedCommand) -> Result<()> {
             }
         }
         FeedCommand::Rotate { id } => {
-            let token = admin::rotate(&db, &settings.secret_key()?, id).await?;
+            let (_, token) =
+                links::rotate(&db, &settings.secret_key()?, Owner::Operator, id).await?;
             eprintln!("feed {id} has a new token; the old URL no longer works");
-            println!("{}", admin::feed_url(&settings.public_url, id, &token));
+            println!("{}", url(id, &token));
         }
         FeedCommand::Allow {
             id,
             networks: Networks(networks),
         } => {
-            admin::set_allowed_networks(&db, id, &networks).await?;
+            links::set_allowed_networks(&db, Owner::Operator, id, &networks).await?;
             if networks.is_empty() {
                 eprintln!("feed {id} may be read from any address");
             } else {
@@ -159,7 +177,7 @@ pub async fn run(settings: &Settings, command: FeedCommand) -> Result<()> {
                 "{:<19}  {:<39}  {:>6}  {:>8}  {:>8}  {:>12}  {:>8}",
                 "time (UTC)", "client", "status", "complete", "items", "bytes", "ms"
             );
-            for entry in admin::access_log(&db, id, limit).await? {
+            for entry in links::access_log(&db, Owner::Operator, id, limit).await? {
                 println!(
                     "{:<19}  {:<39}  {:>6}  {:>8}  {:>8}  {:>12}  {:>8}",
                     entry.dt.format("%Y-%m-%d %H:%M:%S"),
@@ -173,37 +191,9 @@ pub async fn run(settings: &Settings, command: FeedCommand) -> Result<()> {
             }
         }
         FeedCommand::Revoke { id } => {
-            admin::revoke(&db, id).await?;
+            links::revoke(&db, Owner::Operator, id).await?;
             eprintln!("feed {id} revoked; its URL answers 404 from now on");
         }
     }
     Ok(())
-}
-
-/// The URL of the account's first active feed of `kind`, created when there is none (or when its
-/// link was sealed with a key this server no longer has), so repeated `demo` runs reuse their feeds.
-pub async fn demo_feed_url(
-    db: &PgPool,
-    settings: &Settings,
-    key: &SecretKey,
-    account_id: i64,
-    kind: FeedKind,
-) -> Result<String> {
-    let existing = admin::list(db, Some(account_id)).await?;
-    for feed in existing
-        .iter()
-        .filter(|f| f.kind == kind && f.dt_revoked.is_none() && f.house_ids.is_empty())
-    {
-        if let Ok(token) = admin::reveal(db, key, feed.id).await {
-            return Ok(admin::feed_url(&settings.public_url, feed.id, &token));
-        }
-    }
-    let new = NewFeed {
-        account_id,
-        kind,
-        name: None,
-        house_ids: Vec::new(),
-    };
-    let (id, token) = admin::create(db, key, new).await?;
-    Ok(admin::feed_url(&settings.public_url, id, &token))
 }

@@ -22,7 +22,7 @@ pub async fn run(bind: SocketAddr) -> Result<()> {
     let status = tokio::time::timeout(TIMEOUT, probe(address))
         .await
         .map_err(|_| {
-            Error::Config(format!(
+            Error::Unavailable(format!(
                 "healthcheck: no answer from {address} in {TIMEOUT:?}"
             ))
         })?
@@ -31,7 +31,7 @@ pub async fn run(bind: SocketAddr) -> Result<()> {
         eprintln!("ready");
         Ok(())
     } else {
-        Err(Error::Config(format!(
+        Err(Error::Unavailable(format!(
             "healthcheck: http://{address}/readyz answered {status}: not ready"
         )))
     }

@@ -83,3 +83,14 @@ pub async fn migrate(db: &PgPool) -> Result<()> {
     MIGRATOR.run(db).await?;
     Ok(())
 }
+
+/// Whether every migration this binary knows has been applied to `db`. (A runtime query: the
+/// table is sqlx's bookkeeping, not part of the schema the macros check against.)
+pub async fn is_migrated(db: &PgPool) -> Result<bool> {
+    let applied: Option<i64> =
+        sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
+            .fetch_one(db)
+            .await?;
+    let expected = MIGRATOR.iter().map(|m| m.version).max();
+    Ok(applied >= expected)
+}

@@ -16,8 +16,6 @@ use chrono::{
 };
 use chrono_tz::Tz;
 
-use super::filter::DayRange;
-
 /// The longest `date_format` pattern accepted.
 pub const MAX_PATTERN_LEN: usize = 32;
 const DEFAULT_PATTERN: &str = "DD.MM.YYYY";
@@ -170,6 +168,19 @@ fn digits(out: &mut Vec<u8>, value: u32, width: usize) {
     out.extend_from_slice(&buf[start..]);
 }
 
+/// An inclusive range of calendar days, as a filter gives it; either end may be open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayRange {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+impl DayRange {
+    pub fn is_open(&self) -> bool {
+        self.from.is_none() && self.to.is_none()
+    }
+}
+
 /// A half-open interval of instants, `[from, until)`; either end may be open.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Instants {
@@ -195,6 +206,20 @@ impl Instants {
                 .checked_sub_days(Days::new(days - 1))
                 .map(|first| day_start(first, tz)),
             until: next_day_start(today, tz),
+        }
+    }
+
+    /// `dt_updated_from/_to` and `dt_updated_last_days` together (both may be given: AND).
+    pub fn of_updated(
+        range: DayRange,
+        last_days: Option<u64>,
+        now: DateTime<Utc>,
+        tz: Tz,
+    ) -> Instants {
+        let range = Instants::of_days(range, tz);
+        match last_days {
+            Some(days) => range.intersect(Instants::of_last_days(days, now, tz)),
+            None => range,
         }
     }
 

@@ -1,7 +1,7 @@
 //! The query string of a feed URL, parsed once into a typed filter. Nothing past this module
 //! interprets a string: handlers and SQL see `DealFilter` / `UnitFilter`.
 //!
-//! Rules (FEEDS.md): lists are positive integers joined by `-` (at most 10,000); dates are strict
+//! Rules (docs/feeds.md): lists are positive integers joined by `-` (at most 10,000); dates are strict
 //! `YYYY-MM-DD`; a `_from` after its `_to` is an error; a parameter repeated with different values
 //! is an error; parameters the feed does not know are ignored and reported.
 
@@ -10,7 +10,7 @@ use std::{collections::HashMap, fmt::Write as _};
 use chrono::NaiveDate;
 use url::form_urlencoded;
 
-use super::dates::DateFormat;
+use super::dates::{DateFormat, DayRange};
 use crate::{Error, Result};
 
 /// The most values one id list may hold.
@@ -18,19 +18,6 @@ pub const MAX_LIST_LEN: usize = 10_000;
 /// `meta.ignored_params` names at most this many parameters, each cut to `MAX_IGNORED_NAME` chars.
 const MAX_IGNORED: usize = 100;
 const MAX_IGNORED_NAME: usize = 100;
-
-/// An inclusive range of calendar days; either end may be open.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DayRange {
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
-}
-
-impl DayRange {
-    pub fn is_open(&self) -> bool {
-        self.from.is_none() && self.to.is_none()
-    }
-}
 
 /// Filters of the deals feed ("Полный от сделок"). `None` or an open range means "no filter".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

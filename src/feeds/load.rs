@@ -11,7 +11,7 @@
 //! the renderer writes as a JSON number unchanged.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{PgConnection, Postgres};
+use sqlx::{postgres::PgRow, PgConnection, Postgres};
 
 use super::{
     dates::Instants,
@@ -279,106 +279,63 @@ pub async fn units_page(
 }
 
 /// The units of a page of deals, in id order.
-pub async fn units_by_id(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<UnitRow>> {
-    const SQL: &str = concat!(
-        unit_select!(),
-        " where ($1::bigint[] is null or u.id = any($1)) and u.id between $2 and $3 order by u.id"
-    );
-    let keys = keys(ids);
-    Ok(sqlx::query_as(SQL)
-        .bind(keys.list)
-        .bind(keys.first)
-        .bind(keys.last)
-        .fetch_all(&mut *conn)
-        .await?)
-}
+pub const UNITS_BY_ID: &str = concat!(
+    unit_select!(),
+    " where ($1::bigint[] is null or u.id = any($1)) and u.id between $2 and $3 order by u.id"
+);
 
 /// The active deals of a page of units (at most one each), in id order.
-pub async fn active_deals_of_units(
-    conn: &mut PgConnection,
-    unit_ids: &[i64],
-) -> Result<Vec<DealRow>> {
-    const SQL: &str = concat!(
-        deal_select!(),
-        " where ($1::bigint[] is null or d.unit_id = any($1)) and d.unit_id between $2 and $3 and d.is_active order by d.id"
-    );
-    let keys = keys(unit_ids);
-    Ok(sqlx::query_as(SQL)
-        .bind(keys.list)
-        .bind(keys.first)
-        .bind(keys.last)
-        .fetch_all(&mut *conn)
-        .await?)
-}
+pub const ACTIVE_DEALS_OF_UNITS: &str = concat!(
+    deal_select!(),
+    " where ($1::bigint[] is null or d.unit_id = any($1)) and d.unit_id between $2 and $3
+        and d.is_active
+      order by d.id"
+);
 
 /// Participants of the deals, ordered by deal, then by client id.
-pub async fn participants(
-    conn: &mut PgConnection,
-    deal_ids: &[i64],
-) -> Result<Vec<ParticipantRow>> {
-    const SQL: &str = "
-        select p.deal_id, c.id, c.type, p.share_num, p.share_den, c.name,
-               c.last_name, c.first_name, c.middle_name, c.birth_day, c.phones, c.email,
-               c.passport_series, c.passport_number, c.passport_issued_by, c.passport_issue_day,
-               c.passport_department_code, c.snils, c.inn, c.kpp, c.ogrn, c.address, c.dt_created
-          from deal_participants p
-          join clients c on c.id = p.client_id
-         where ($1::bigint[] is null or p.deal_id = any($1)) and p.deal_id between $2 and $3
-         order by p.deal_id, p.client_id";
-    let keys = keys(deal_ids);
-    Ok(sqlx::query_as(SQL)
-        .bind(keys.list)
-        .bind(keys.first)
-        .bind(keys.last)
-        .fetch_all(&mut *conn)
-        .await?)
-}
+pub const PARTICIPANTS: &str = "
+    select p.deal_id, c.id, c.type, p.share_num, p.share_den, c.name,
+           c.last_name, c.first_name, c.middle_name, c.birth_day, c.phones, c.email,
+           c.passport_series, c.passport_number, c.passport_issued_by, c.passport_issue_day,
+           c.passport_department_code, c.snils, c.inn, c.kpp, c.ogrn, c.address, c.dt_created
+      from deal_participants p
+      join clients c on c.id = p.client_id
+     where ($1::bigint[] is null or p.deal_id = any($1)) and p.deal_id between $2 and $3
+     order by p.deal_id, p.client_id";
 
 /// Custom field values of the deals, ordered by deal, then by field id.
-pub async fn deal_fields(conn: &mut PgConnection, deal_ids: &[i64]) -> Result<Vec<CustomValueRow>> {
-    const SQL: &str = "
-        select v.deal_id as owner_id, f.id, f.title, f.type, v.value_string,
-               v.value_number::text as value_number, v.value_date, v.value_bool
-          from deal_field_values v
-          join deal_fields f on f.id = v.field_id
-         where ($1::bigint[] is null or v.deal_id = any($1)) and v.deal_id between $2 and $3
-         order by v.deal_id, v.field_id";
-    let keys = keys(deal_ids);
-    Ok(sqlx::query_as(SQL)
-        .bind(keys.list)
-        .bind(keys.first)
-        .bind(keys.last)
-        .fetch_all(&mut *conn)
-        .await?)
-}
+pub const DEAL_FIELDS: &str = "
+    select v.deal_id as owner_id, f.id, f.title, f.type, v.value_string,
+           v.value_number::text as value_number, v.value_date, v.value_bool
+      from deal_field_values v
+      join deal_fields f on f.id = v.field_id
+     where ($1::bigint[] is null or v.deal_id = any($1)) and v.deal_id between $2 and $3
+     order by v.deal_id, v.field_id";
 
 /// Custom param values of the units, ordered by unit, then by param id.
-pub async fn unit_params(conn: &mut PgConnection, unit_ids: &[i64]) -> Result<Vec<CustomValueRow>> {
-    const SQL: &str = "
-        select v.unit_id as owner_id, p.id, p.title, p.type, v.value_string,
-               v.value_number::text as value_number, v.value_date, v.value_bool
-          from unit_param_values v
-          join unit_params p on p.id = v.param_id
-         where ($1::bigint[] is null or v.unit_id = any($1)) and v.unit_id between $2 and $3
-         order by v.unit_id, v.param_id";
-    let keys = keys(unit_ids);
-    Ok(sqlx::query_as(SQL)
-        .bind(keys.list)
-        .bind(keys.first)
-        .bind(keys.last)
-        .fetch_all(&mut *conn)
-        .await?)
-}
+pub const UNIT_PARAMS: &str = "
+    select v.unit_id as owner_id, p.id, p.title, p.type, v.value_string,
+           v.value_number::text as value_number, v.value_date, v.value_bool
+      from unit_param_values v
+      join unit_params p on p.id = v.param_id
+     where ($1::bigint[] is null or v.unit_id = any($1)) and v.unit_id between $2 and $3
+     order by v.unit_id, v.param_id";
 
 /// Payments of the deals, ordered by deal, then by payment id.
-pub async fn payments(conn: &mut PgConnection, deal_ids: &[i64]) -> Result<Vec<PaymentRow>> {
-    const SQL: &str = "
-        select deal_id, id, type, day, sum::text as sum, comment, dt_created
-          from payments
-         where ($1::bigint[] is null or deal_id = any($1)) and deal_id between $2 and $3
-         order by deal_id, id";
-    let keys = keys(deal_ids);
-    Ok(sqlx::query_as(SQL)
+pub const PAYMENTS: &str = "
+    select deal_id, id, type, day, sum::text as sum, comment, dt_created
+      from payments
+     where ($1::bigint[] is null or deal_id = any($1)) and deal_id between $2 and $3
+     order by deal_id, id";
+
+/// The rows of `sql` (one of the set queries above) that belong to the items `ids`: `$1` is the
+/// id list or null, `$2` and `$3` the smallest and largest id (see `Keys`).
+pub async fn by_keys<T>(conn: &mut PgConnection, sql: &'static str, ids: &[i64]) -> Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+{
+    let keys = keys(ids);
+    Ok(sqlx::query_as(sql)
         .bind(keys.list)
         .bind(keys.first)
         .bind(keys.last)
@@ -403,9 +360,9 @@ pub struct DealKids<'a> {
 impl DealChildren {
     pub async fn load(conn: &mut PgConnection, deal_ids: &[i64]) -> Result<DealChildren> {
         Ok(DealChildren {
-            participants: participants(conn, deal_ids).await?,
-            fields: deal_fields(conn, deal_ids).await?,
-            payments: payments(conn, deal_ids).await?,
+            participants: by_keys(conn, PARTICIPANTS, deal_ids).await?,
+            fields: by_keys(conn, DEAL_FIELDS, deal_ids).await?,
+            payments: by_keys(conn, PAYMENTS, deal_ids).await?,
         })
     }
 

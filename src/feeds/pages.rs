@@ -4,18 +4,22 @@
 //! loader decodes the rows) while the producer renders and sends batch k, so the database's time
 //! and the server's time overlap instead of adding up (bench/README.md: at 100,000 units they
 //! used to run one after the other). All queries still go through the one `REPEATABLE READ`
-//! transaction: one snapshot, as FEEDS.md requires. A channel of one batch bounds memory: at most
+//! transaction: one snapshot, as docs/feeds.md promises. A channel of one batch bounds memory: at most
 //! three batches exist at once (rendered, waiting, loading), whatever the size of the feed.
 
-use std::{future::Future, io, pin::Pin};
+use std::{future::Future, pin::Pin};
 
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use sqlx::{PgConnection, Postgres, Transaction};
 use tokio::{sync::mpsc, task::JoinHandle};
 use tracing::Instrument;
 
 use super::{
+    dates::Instants,
     filter::{DealFilter, UnitFilter},
     load::{self, CustomValueRow, DealBounds, DealChildren, DealRow, Scope, UnitBounds, UnitRow},
+    render::{self, Style},
 };
 use crate::{Error, Result};
 
@@ -44,6 +48,8 @@ pub trait Batch: Sized + Send + 'static {
     /// The id of the batch's last item, and how many items it holds.
     fn last_id(&self) -> Option<i64>;
     fn len(&self) -> usize;
+    /// Writes item `i` of the batch.
+    fn render(&self, i: usize, style: Style, out: &mut Vec<u8>) -> Result<()>;
 }
 
 /// A batch of the deals feed: deals with their units, unit params and children.
@@ -56,9 +62,29 @@ pub struct DealPage {
 }
 
 pub struct DealQuery {
-    pub scope: Scope,
-    pub filter: DealFilter,
-    pub bounds: DealBounds,
+    scope: Scope,
+    filter: DealFilter,
+    bounds: DealBounds,
+}
+
+impl DealQuery {
+    /// The filter's days made instants of the account's zone, as of `now`.
+    pub fn new(scope: Scope, filter: &DealFilter, now: DateTime<Utc>, tz: Tz) -> DealQuery {
+        let bounds = DealBounds {
+            dt_updated: Instants::of_updated(
+                filter.dt_updated,
+                filter.dt_updated_last_days,
+                now,
+                tz,
+            ),
+            dt_status_changed: Instants::of_days(filter.dt_status_changed, tz),
+        };
+        DealQuery {
+            scope,
+            filter: filter.clone(),
+            bounds,
+        }
+    }
 }
 
 impl Batch for DealPage {
@@ -78,8 +104,8 @@ impl Batch for DealPage {
             let mut unit_ids: Vec<i64> = deals.iter().map(|d| d.unit_id).collect();
             unit_ids.sort_unstable();
             unit_ids.dedup();
-            let units = boxed(load::units_by_id(conn, &unit_ids)).await?;
-            let params = boxed(load::unit_params(conn, &unit_ids)).await?;
+            let units = boxed(load::by_keys(conn, load::UNITS_BY_ID, &unit_ids)).await?;
+            let params = boxed(load::by_keys(conn, load::UNIT_PARAMS, &unit_ids)).await?;
             let children = boxed(DealChildren::load(conn, &deal_ids)).await?;
             Ok(DealPage {
                 deals,
@@ -97,6 +123,23 @@ impl Batch for DealPage {
     fn len(&self) -> usize {
         self.deals.len()
     }
+
+    fn render(&self, i: usize, style: Style, out: &mut Vec<u8>) -> Result<()> {
+        let deal = &self.deals[i];
+        let unit = self
+            .units
+            .binary_search_by_key(&deal.unit_id, |u| u.id)
+            .map(|at| &self.units[at])
+            .map_err(|_| {
+                Error::internal(
+                    format!("deal {}", deal.id),
+                    format!("its unit {} is not in the snapshot", deal.unit_id),
+                )
+            })?;
+        let params = load::owned_by(&self.params, unit.id, |p| p.owner_id);
+        render::deal_item(out, style, deal, self.children.of(deal.id), unit, params);
+        Ok(())
+    }
 }
 
 /// A batch of the units feed: units with their params and their active deals.
@@ -109,9 +152,28 @@ pub struct UnitPage {
 }
 
 pub struct UnitQuery {
-    pub scope: Scope,
-    pub filter: UnitFilter,
-    pub bounds: UnitBounds,
+    scope: Scope,
+    filter: UnitFilter,
+    bounds: UnitBounds,
+}
+
+impl UnitQuery {
+    /// The filter's days made instants of the account's zone, as of `now`.
+    pub fn new(scope: Scope, filter: &UnitFilter, now: DateTime<Utc>, tz: Tz) -> UnitQuery {
+        let bounds = UnitBounds {
+            dt_updated: Instants::of_updated(
+                filter.dt_updated,
+                filter.dt_updated_last_days,
+                now,
+                tz,
+            ),
+        };
+        UnitQuery {
+            scope,
+            filter: filter.clone(),
+            bounds,
+        }
+    }
 }
 
 impl Batch for UnitPage {
@@ -128,8 +190,9 @@ impl Batch for UnitPage {
             ))
             .await?;
             let unit_ids: Vec<i64> = units.iter().map(|u| u.id).collect();
-            let params = boxed(load::unit_params(conn, &unit_ids)).await?;
-            let mut deals = boxed(load::active_deals_of_units(conn, &unit_ids)).await?;
+            let params = boxed(load::by_keys(conn, load::UNIT_PARAMS, &unit_ids)).await?;
+            let mut deals: Vec<DealRow> =
+                boxed(load::by_keys(conn, load::ACTIVE_DEALS_OF_UNITS, &unit_ids)).await?;
             let deal_ids: Vec<i64> = deals.iter().map(|d| d.id).collect();
             let children = boxed(DealChildren::load(conn, &deal_ids)).await?;
             deals.sort_unstable_by_key(|d| d.unit_id);
@@ -148,6 +211,18 @@ impl Batch for UnitPage {
 
     fn len(&self) -> usize {
         self.units.len()
+    }
+
+    fn render(&self, i: usize, style: Style, out: &mut Vec<u8>) -> Result<()> {
+        let unit = &self.units[i];
+        let deal = self
+            .deals
+            .binary_search_by_key(&unit.id, |d| d.unit_id)
+            .ok()
+            .map(|at| (&self.deals[at], self.children.of(self.deals[at].id)));
+        let params = load::owned_by(&self.params, unit.id, |p| p.owner_id);
+        render::unit_item(out, style, unit, params, deal);
+        Ok(())
     }
 }
 
@@ -219,10 +294,10 @@ impl<B: Batch> Pages<B> {
                 Ok(Some(batch))
             }
             Some(Err(e)) => Err(e),
-            None => Err(Error::Io {
-                context: "feed loader".into(),
-                source: io::Error::other("stopped before the last batch"),
-            }),
+            None => Err(Error::internal(
+                "feed loader",
+                "stopped before the last batch",
+            )),
         }
     }
 

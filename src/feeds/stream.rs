@@ -21,14 +21,14 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tracing::Instrument;
 
 use super::{
-    access::{AccessLog, Feed},
-    dates::{write_datetime, Instants},
+    dates::{write_datetime, DateFormat},
     filter::{DealFilter, FeedQuery, UnitFilter},
-    load::{self, DealBounds, Scope, UnitBounds},
-    pages::{DealPage, DealQuery, Pages, UnitPage, UnitQuery},
-    render::{self, Style},
+    load::Scope,
+    pages::{Batch, DealPage, DealQuery, Pages, UnitPage, UnitQuery},
+    render::Style,
 };
 use crate::{
+    links::{AccessLog, Feed},
     metrics::{self, FeedEnd},
     Error, Result,
 };
@@ -56,7 +56,7 @@ impl Request {
         }
     }
 
-    fn date_format(&self) -> &super::dates::DateFormat {
+    fn date_format(&self) -> &DateFormat {
         match self {
             Request::Deals(q) => &q.date_format,
             Request::Units(q) => &q.date_format,
@@ -96,10 +96,7 @@ pub async fn begin(db: &PgPool) -> Result<Transaction<'static, Postgres>> {
     });
     match opened.await {
         Ok(tx) => Ok(tx?),
-        Err(e) => Err(Error::io(
-            "opening the feed's snapshot",
-            std::io::Error::other(e),
-        )),
+        Err(e) => Err(Error::internal("opening the feed's snapshot", e)),
     }
 }
 
@@ -204,7 +201,7 @@ async fn produce(
     // Dropping the sender without `End` cuts the transfer (see `body`).
     drop(body.sender);
     metrics::feed_ended(
-        feed.kind,
+        feed.kind.as_str(),
         end,
         body.items,
         body.sent,
@@ -227,12 +224,13 @@ struct Writer {
 
 impl Writer {
     /// Writes one item, with a comma before every item but the first.
-    fn item(&mut self, render: impl FnOnce(&mut Vec<u8>)) {
+    fn item(&mut self, render: impl FnOnce(&mut Vec<u8>) -> Result<()>) -> Result<()> {
         if self.items > 0 {
             self.buf.push(b',');
         }
-        render(&mut self.buf);
+        render(&mut self.buf)?;
         self.items += 1;
+        Ok(())
     }
 
     async fn flush_if_full(&mut self) -> Result<(), Stop> {
@@ -278,8 +276,14 @@ async fn write_feed(
     // The opening goes out at once: the client sees the first byte while the first page loads.
     body.flush().await?;
     let count = match request {
-        Request::Deals(query) => write_deals(tx, scope, &query.filter, style, now, body).await?,
-        Request::Units(query) => write_units(tx, scope, &query.filter, style, now, body).await?,
+        Request::Deals(query) => {
+            let query = DealQuery::new(scope, &query.filter, now, feed.tz);
+            write_items(Pages::<DealPage>::spawn(tx, query), style, body).await?
+        }
+        Request::Units(query) => {
+            let query = UnitQuery::new(scope, &query.filter, now, feed.tz);
+            write_items(Pages::<UnitPage>::spawn(tx, query), style, body).await?
+        }
     };
     write_meta(&mut body.buf, feed, request, count, now);
     body.flush().await?;
@@ -292,37 +296,16 @@ async fn write_feed(
     Ok(())
 }
 
-async fn write_deals(
-    tx: Transaction<'static, Postgres>,
-    scope: Scope,
-    filter: &DealFilter,
+/// Writes every item of every batch that `pages` loads.
+async fn write_items<B: Batch>(
+    mut pages: Pages<B>,
     style: Style<'_>,
-    now: DateTime<Utc>,
     body: &mut Writer,
 ) -> Result<u64, Stop> {
-    let bounds = DealBounds {
-        dt_updated: updated_bounds(filter.dt_updated, filter.dt_updated_last_days, now, style),
-        dt_status_changed: Instants::of_days(filter.dt_status_changed, style.tz),
-    };
-    let query = DealQuery {
-        scope,
-        filter: filter.clone(),
-        bounds,
-    };
-    let mut pages = Pages::<DealPage>::spawn(tx, query);
     let outcome = async {
         while let Some(page) = pages.next().await? {
-            for deal in &page.deals {
-                let unit = page
-                    .units
-                    .binary_search_by_key(&deal.unit_id, |u| u.id)
-                    .map(|i| &page.units[i])
-                    .map_err(|_| {
-                        Error::NotFound(format!("unit {} of deal {}", deal.unit_id, deal.id))
-                    })?;
-                let unit_params = load::owned_by(&page.params, unit.id, |p| p.owner_id);
-                let kids = page.children.of(deal.id);
-                body.item(|buf| render::deal_item(buf, style, deal, kids, unit, unit_params));
+            for i in 0..page.len() {
+                body.item(|buf| page.render(i, style, buf))?;
                 body.flush_if_full().await?;
             }
         }
@@ -332,57 +315,6 @@ async fn write_deals(
     // However writing ended, the loader gives its connection back before the slot is released.
     pages.finish().await;
     outcome
-}
-
-async fn write_units(
-    tx: Transaction<'static, Postgres>,
-    scope: Scope,
-    filter: &UnitFilter,
-    style: Style<'_>,
-    now: DateTime<Utc>,
-    body: &mut Writer,
-) -> Result<u64, Stop> {
-    let bounds = UnitBounds {
-        dt_updated: updated_bounds(filter.dt_updated, filter.dt_updated_last_days, now, style),
-    };
-    let query = UnitQuery {
-        scope,
-        filter: filter.clone(),
-        bounds,
-    };
-    let mut pages = Pages::<UnitPage>::spawn(tx, query);
-    let outcome = async {
-        while let Some(page) = pages.next().await? {
-            for unit in &page.units {
-                let deal = page
-                    .deals
-                    .binary_search_by_key(&unit.id, |d| d.unit_id)
-                    .ok()
-                    .map(|i| (&page.deals[i], page.children.of(page.deals[i].id)));
-                let unit_params = load::owned_by(&page.params, unit.id, |p| p.owner_id);
-                body.item(|buf| render::unit_item(buf, style, unit, unit_params, deal));
-                body.flush_if_full().await?;
-            }
-        }
-        Ok(body.items)
-    }
-    .await;
-    pages.finish().await;
-    outcome
-}
-
-/// `dt_updated_from/_to` and `dt_updated_last_days` together (both may be given: AND).
-fn updated_bounds(
-    range: super::filter::DayRange,
-    last_days: Option<u64>,
-    now: DateTime<Utc>,
-    style: Style,
-) -> Instants {
-    let range = Instants::of_days(range, style.tz);
-    match last_days {
-        Some(days) => range.intersect(Instants::of_last_days(days, now, style.tz)),
-        None => range,
-    }
 }
 
 fn write_meta(buf: &mut Vec<u8>, feed: &Feed, request: &Request, count: u64, now: DateTime<Utc>) {

@@ -36,7 +36,9 @@ impl IntoResponse for Error {
             Error::BadRequest { parameter, text } => {
                 error_response(StatusCode::BAD_REQUEST, Some(parameter), text)
             }
-            Error::NotFound(_) => error_response(StatusCode::NOT_FOUND, None, "feed not found"),
+            Error::NotFound { .. } => {
+                error_response(StatusCode::NOT_FOUND, None, &self.to_string())
+            }
             Error::Forbidden(text) => error_response(StatusCode::FORBIDDEN, None, text),
             Error::TooManyRequests { retry_after } => with_retry_after(
                 error_response(StatusCode::TOO_MANY_REQUESTS, None, &self.to_string()),
@@ -45,6 +47,10 @@ impl IntoResponse for Error {
             Error::Busy => with_retry_after(
                 error_response(StatusCode::SERVICE_UNAVAILABLE, None, &self.to_string()),
                 1,
+            ),
+            Error::Unavailable(text) => with_retry_after(
+                error_response(StatusCode::SERVICE_UNAVAILABLE, None, text),
+                5,
             ),
             Error::Database(e) if is_unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");

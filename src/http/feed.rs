@@ -12,10 +12,8 @@ use axum::{
 
 use super::{client::client_addr, AppState};
 use crate::{
-    feeds::{
-        access::{self, AccessLog, Feed},
-        filter, stream, FeedKind,
-    },
+    feeds::{filter, stream},
+    links::{self, AccessLog, Feed, FeedKind},
     Error, Result,
 };
 
@@ -33,9 +31,9 @@ async fn feed(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let Ok(Path(segment)) = segment else {
-        return Err(Error::NotFound("feed not found".into()));
+        return Err(Error::not_found("feed"));
     };
-    if let Some(id) = access::feed_id_of(&segment) {
+    if let Some(id) = links::feed_id_of(&segment) {
         tracing::Span::current().record("feed_id", id);
     }
     // Requests that do not prove access are not the feed's business: they are not logged per feed.
@@ -43,7 +41,7 @@ async fn feed(
         .reads
         .read(|db| {
             let segment = &segment;
-            async move { access::authenticate(&db, segment).await }
+            async move { links::authenticate(&db, segment).await }
         })
         .await?;
     let client = client_addr(peer, &headers, &state.settings.trusted_proxies);
@@ -93,7 +91,7 @@ async fn deliver(
         Ok(tx) => tx,
         Err(e) => return Err((e, log)),
     };
-    access::touch_last_used(&state.recorder, feed.id);
+    links::touch_last_used(&state.recorder, feed.id);
     let delivery = stream::Delivery {
         started,
         slot,

@@ -1,20 +1,21 @@
 //! The HTTP server: one router, one state, the contract's headers on every answer.
+//!
+//! - `feed`: the feed URL (`links` authenticates it, `feeds` builds the body);
+//! - `settings/`: the settings page, its login and its JSON API;
+//! - `ops`: `/docs`, `/openapi.json`, `/metrics`, request ids, spans, compression;
+//! - `server`: the one way to serve (production and tests), with draining;
+//! - `state`: what handlers reach; `limits`: overload protection; `error`: the error body.
 
-pub(crate) mod client;
+mod client;
 mod error;
 mod feed;
 mod limits;
 mod ops;
+mod server;
 mod settings;
+mod state;
 
-use std::{
-    net::SocketAddr,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
+use std::{sync::atomic::Ordering, time::Duration};
 
 use axum::{
     extract::State,
@@ -23,69 +24,12 @@ use axum::{
     routing::get,
     Router,
 };
-use sqlx::PgPool;
-use std::future::IntoFuture;
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 pub use error::error_response;
-
-use crate::{
-    admin::SecretKey,
-    config::Settings,
-    db::replicas::Reads,
-    feeds::recorder::{self, Batching, Recorder, RecorderTask},
-    Error, Result,
-};
-
 pub use limits::Limits;
-
-/// What every handler can reach. Nothing here outlives a request but caches that are safe to
-/// lose (the per-feed rate limiter): any number of instances can serve the same feeds.
-#[derive(Clone)]
-pub struct AppState {
-    /// The primary: everything that writes.
-    pub db: PgPool,
-    /// Where feeds read from: a healthy replica, else the primary.
-    pub reads: Reads,
-    /// Feed access records, written to the primary in the background.
-    pub recorder: Recorder,
-    pub settings: Arc<Settings>,
-    /// The key that seals feed tokens, for the settings page; `None` when it could not be loaded
-    /// (the feeds do not need it: the page then lists links without showing them).
-    pub key: Option<SecretKey>,
-    pub limits: Limits,
-    /// Set once shutdown has begun: `/readyz` then says not ready.
-    pub draining: Arc<AtomicBool>,
-}
-
-impl AppState {
-    /// The state with its background tasks running: the recorder (which writes what is left
-    /// once every clone of the state is gone) and the replica checks.
-    pub fn new(db: PgPool, settings: Settings) -> Result<AppState> {
-        Ok(AppState::start(db, settings)?.0)
-    }
-
-    /// As `new`, keeping the recorder's task so that shutdown can flush it.
-    pub fn start(db: PgPool, settings: Settings) -> Result<(AppState, RecorderTask)> {
-        let reads = Reads::new(db.clone(), &settings)?;
-        reads.spawn_checks();
-        let (recorder, task) = recorder::start(db.clone(), Batching::default());
-        let key = settings
-            .secret_key()
-            .map_err(|e| tracing::warn!(error = %e, "the settings page cannot show or make links"))
-            .ok();
-        let state = AppState {
-            key,
-            limits: Limits::new(&settings),
-            db,
-            reads,
-            recorder,
-            settings: Arc::new(settings),
-            draining: Arc::new(AtomicBool::new(false)),
-        };
-        Ok((state, task))
-    }
-}
+pub use server::{serve, serve_on, shutdown_signal};
+pub use state::{App, AppState};
 
 /// All routes, with the contract's headers and a trace span per request that names the route
 /// template (never the URI: it holds the feed's token).
@@ -105,7 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         // --- the settings page and its API (settings/): HTML and JSON of their own ---
         .merge(settings::router())
-        .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(axum::middleware::from_fn(ops::count_answer))
         // ---
         .with_state(state)
         .layer(ops::compression())
@@ -131,106 +75,6 @@ pub fn router(state: AppState) -> Router {
         .layer(ops::set_request_id())
 }
 
-/// Binds, then serves until Ctrl-C or SIGTERM. Then: no new connections, `/readyz` says not
-/// ready, running feeds get `DOMOFEED_SHUTDOWN_GRACE` to finish, and the access records they
-/// leave are written before the process exits.
-pub async fn serve(settings: Settings, db: PgPool) -> Result<()> {
-    let listener = tokio::net::TcpListener::bind(settings.bind)
-        .await
-        .map_err(|e| {
-            Error::io(
-                format!("DOMOFEED_BIND: cannot listen on {}", settings.bind),
-                e,
-            )
-        })?;
-    tracing::info!(address = %settings.bind, "serving feeds");
-    // TCP_NODELAY: a feed's body goes out as its opening and then the rest; with Nagle's
-    // algorithm the second write waited for the client's delayed ACK, ≈40 ms on every small
-    // request (bench/README.md).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    let grace = settings.shutdown_grace;
-    let (state, recorder) = AppState::start(db, settings)?;
-    // Start on the replicas that are healthy now rather than after the first periodic check.
-    state.reads.check_all().await;
-    tracing::info!(feeds_from = %state.reads.in_use(), "feeds read from");
-    let draining = state.draining.clone();
-    let limits = state.limits.clone();
-    let stop = Arc::new(tokio::sync::Notify::new());
-    let server = axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown({
-        let stop = stop.clone();
-        async move { stop.notified().await }
-    });
-    let mut server = tokio::spawn(server.into_future());
-    let outcome = tokio::select! {
-        finished = &mut server => Some(finished_server(finished)),
-        () = shutdown_signal() => None,
-    };
-    let outcome = match outcome {
-        Some(outcome) => outcome,
-        None => {
-            draining.store(true, Ordering::SeqCst);
-            stop.notify_one();
-            match tokio::time::timeout(grace, &mut server).await {
-                Ok(finished) => {
-                    // The last feeds hand over their access records as they release their
-                    // build slots, just after their connections end.
-                    limits.all_builds_done(Duration::from_secs(5)).await;
-                    finished_server(finished)
-                }
-                Err(_) => {
-                    tracing::warn!(
-                        grace_seconds = grace.as_secs(),
-                        "grace period over; cutting the feeds still running"
-                    );
-                    server.abort();
-                    Ok(())
-                }
-            }
-        }
-    };
-    recorder.close().await;
-    outcome
-}
-
-fn finished_server(
-    finished: std::result::Result<std::io::Result<()>, tokio::task::JoinError>,
-) -> Result<()> {
-    match finished {
-        Ok(result) => result.map_err(|e| Error::io("server", e)),
-        Err(e) => Err(Error::io("server", std::io::Error::other(e))),
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: no new connections, running feeds finish");
-}
-
 /// The process is up.
 async fn healthz() -> Response {
     axum::Json(serde_json::json!({"status": "ok"})).into_response()
@@ -244,23 +88,18 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
     let check = tokio::time::timeout(
         Duration::from_secs(2),
-        state.reads.read(|db| async move {
-            let applied: Option<i64> =
-                sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
-                    .fetch_one(&db)
-                    .await?;
-            Ok(applied)
-        }),
+        state
+            .reads
+            .read(|db| async move { crate::db::is_migrated(&db).await }),
     )
     .await;
-    let expected = crate::db::MIGRATOR.iter().map(|m| m.version).max();
     match check {
-        Ok(Ok(applied)) if applied >= expected => axum::Json(serde_json::json!({
+        Ok(Ok(true)) => axum::Json(serde_json::json!({
             "status": "ready",
             "feeds_from": state.reads.in_use(),
         }))
         .into_response(),
-        Ok(Ok(_)) => error_response(
+        Ok(Ok(false)) => error_response(
             StatusCode::SERVICE_UNAVAILABLE,
             None,
             "migrations are not applied",

@@ -4,9 +4,11 @@
 use std::time::Duration;
 
 use axum::{
-    extract::{MatchedPath, Request},
-    http::HeaderName,
-    response::Response,
+    extract::{MatchedPath, Request, State},
+    http::{header, HeaderName, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    routing::get,
     Router,
 };
 use tower_http::{
@@ -15,7 +17,8 @@ use tower_http::{
 };
 use tracing::Span;
 
-use super::AppState;
+use super::{error_response, AppState};
+use crate::metrics;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -23,7 +26,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(crate::docs::router())
-        .merge(crate::metrics::router())
+        .route("/metrics", get(metrics_text))
         .method_not_allowed_fallback(super::method_not_allowed)
 }
 
@@ -79,4 +82,40 @@ pub fn on_response(response: &Response, latency: Duration, _span: &Span) {
         latency_ms = latency.as_millis() as u64,
         "answered"
     );
+}
+
+/// `/metrics`: every counter, with the pool's gauges read now.
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    metrics::set_pool(
+        state.db.size(),
+        state.db.num_idle(),
+        state.settings.pool_size,
+    );
+    match metrics::encode() {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode metrics");
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, None, "internal error")
+        }
+    }
+}
+
+/// Counts every answer by route template and status. (Feed bodies are metered by their
+/// producer, which knows how each one ended.)
+pub async fn count_answer(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let response = next.run(request).await;
+    metrics::count_request(&route, response.status().as_u16());
+    response
 }

@@ -33,6 +33,11 @@ use sqlx::PgPool;
 use self::copy::DAY;
 use crate::{Error, Result};
 
+/// The most units one account may be seeded with (≈64 GB of database at this size).
+pub const MAX_UNITS: u32 = 10_000_000;
+/// The most accounts one run may make.
+pub const MAX_ACCOUNTS: u32 = 1_000;
+
 /// How much to make, and from which random seed.
 #[derive(Debug, Clone)]
 pub struct SeedOptions {
@@ -281,10 +286,19 @@ fn check(options: &SeedOptions) -> Result<()> {
     };
     ratio("deals_per_unit", options.deals_per_unit)?;
     ratio("payments_per_deal", options.payments_per_deal)?;
-    if options.units > 50_000_000 {
+    if options.accounts == 0 || options.accounts > MAX_ACCOUNTS {
+        return Err(Error::bad_request(
+            "accounts",
+            format!("expected 1 to {MAX_ACCOUNTS}, got {}", options.accounts),
+        ));
+    }
+    if options.units == 0 || options.units > MAX_UNITS {
         return Err(Error::bad_request(
             "units",
-            "at most 50,000,000 per account",
+            format!(
+                "expected 1 to {MAX_UNITS} per account, got {}",
+                options.units
+            ),
         ));
     }
     Ok(())

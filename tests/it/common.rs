@@ -1,13 +1,13 @@
-//! Helpers: a server on port 0 against the test's database, fixtures, feed links.
+//! Helpers: a server on port 0 against the test's database (through the production entry,
+//! `http::serve_on`), fixtures, feed links.
 
 use std::net::SocketAddr;
 
 use chrono::{DateTime, Utc};
 use domofeed::{
-    admin::{self, NewFeed, SecretKey},
     config::{RawSettings, Settings},
-    feeds::FeedKind,
-    http::{router, AppState},
+    http::{serve_on, App},
+    links::{self, FeedKind, NewFeed, SecretKey},
 };
 use sqlx::PgPool;
 
@@ -101,10 +101,11 @@ impl TestApp {
         })
         .unwrap();
         let key = settings.secret_key().unwrap();
-        let state = AppState::new(pool.clone(), settings).unwrap();
+        let app = App::start(pool.clone(), settings).await.unwrap();
         tokio::spawn(async move {
-            let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, app).await.unwrap();
+            serve_on(listener, app, std::future::pending())
+                .await
+                .unwrap();
         });
         TestApp {
             address,
@@ -116,7 +117,7 @@ impl TestApp {
 
     /// Creates a feed and returns its path, `/dc-api/feeds/{id}-{token}/`.
     pub async fn feed(&self, account_id: i64, kind: FeedKind, house_ids: Vec<i64>) -> String {
-        let (id, token) = admin::create(
+        let (feed, token) = links::create(
             &self.pool,
             &self.key,
             NewFeed {
@@ -124,11 +125,12 @@ impl TestApp {
                 kind,
                 name: None,
                 house_ids,
+                allowed_networks: vec![],
             },
         )
         .await
         .unwrap();
-        format!("/dc-api/feeds/{id}-{}/", token.expose())
+        format!("/dc-api/feeds/{}-{}/", feed.id, token.expose())
     }
 
     pub async fn get(&self, path_and_query: &str) -> Answer {

@@ -1,6 +1,6 @@
 //! Settings: defaults, precedence, and errors that name the setting in one line.
 
-use domofeed::config::{RawSettings, Settings};
+use domofeed::config::{RawSettings, ServerArgs, Settings};
 
 fn load(raw: RawSettings) -> Result<Settings, String> {
     Settings::from_raw(raw).map_err(|e| e.to_string())
@@ -115,27 +115,86 @@ fn toml_file_is_below_env_and_flags() {
         "bind = \"0.0.0.0:9000\"\npool_size = 3\npublic_url = \"https://feeds.example.ru\"\n",
     )
     .unwrap();
-    let from_file = Settings::load(&RawSettings::default(), Some(&file)).unwrap();
+    let from_file = Settings::load(Some(&file), |raw| raw).unwrap();
     assert_eq!(from_file.bind.to_string(), "0.0.0.0:9000");
     assert_eq!(from_file.pool_size, 3);
-    let cli = RawSettings {
+    let cli = ServerArgs {
         pool_size: Some("7".into()),
         ..Default::default()
     };
-    let merged = Settings::load(&cli, Some(&file)).unwrap();
+    let merged = Settings::load(Some(&file), |raw| cli.onto(raw)).unwrap();
     assert_eq!(merged.pool_size, 7);
+    assert_eq!(merged.bind.to_string(), "0.0.0.0:9000");
     assert_eq!(merged.public_url.as_str(), "https://feeds.example.ru/");
 
     std::fs::write(&file, "pool_sise = 3\n").unwrap();
-    let error = Settings::load(&RawSettings::default(), Some(&file))
+    let error = Settings::load(Some(&file), |raw| raw)
         .unwrap_err()
         .to_string();
     assert!(
         error.contains("pool_sise") && !error.contains('\n'),
         "{error}"
     );
-    let missing = Settings::load(&RawSettings::default(), Some(&dir.path().join("nope.toml")))
+    let missing = Settings::load(Some(&dir.path().join("nope.toml")), |raw| raw)
         .unwrap_err()
         .to_string();
     assert!(missing.contains("nope.toml"), "{missing}");
+}
+
+/// `--help` of each command lists the settings it uses and no others.
+#[test]
+fn each_command_shows_its_own_options() {
+    let help = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_domofeed"))
+            .args(args)
+            .arg("--help")
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let server_only = [
+        "--pool-size",
+        "--shutdown-grace",
+        "--send-timeout",
+        "--max-feed-builds",
+        "--read-database-url",
+        "--trusted-proxies",
+    ];
+    for args in [&["serve"][..], &["demo"]] {
+        let text = help(args);
+        for option in server_only
+            .iter()
+            .chain(&["--bind", "--public-url", "--secret-key"])
+        {
+            assert!(text.contains(option), "{args:?} lacks {option}:\n{text}");
+        }
+    }
+    for args in [
+        &["seed"][..],
+        &["migrate"],
+        &["feed", "create"],
+        &["admin", "add"],
+        &["healthcheck"],
+    ] {
+        let text = help(args);
+        assert!(text.contains("--database-url"), "{args:?}:\n{text}");
+        assert!(text.contains("--config"), "{args:?}:\n{text}");
+        for option in server_only {
+            assert!(!text.contains(option), "{args:?} shows {option}:\n{text}");
+        }
+    }
+    for args in [
+        &["seed"][..],
+        &["migrate"],
+        &["admin", "add"],
+        &["healthcheck"],
+    ] {
+        let text = help(args);
+        assert!(!text.contains("--secret-key"), "{args:?}:\n{text}");
+    }
+    assert!(help(&["feed", "create"]).contains("--secret-key"));
+    assert!(!help(&["seed"]).contains("--bind"));
+    assert!(help(&["healthcheck"]).contains("--bind"));
 }

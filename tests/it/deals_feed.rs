@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use domofeed::{feeds::dates::day_start, feeds::FeedKind};
+use domofeed::{feeds::dates::day_start, links::FeedKind};
 use sqlx::PgPool;
 
 use crate::common::{feed_id_of, load_small_fixture, set_deal_updated, without_triggers, TestApp};
@@ -432,9 +432,13 @@ async fn the_three_access_failures_look_the_same(pool: PgPool) {
     let wrong_token = format!("/dc-api/feeds/{id}-{}/", "A".repeat(64));
     let unknown_id = format!("/dc-api/feeds/{}-{token}/", id + 1000);
     let revoked = app.feed(1, FeedKind::Deals, vec![]).await;
-    domofeed::admin::revoke(&pool, feed_id_of(&revoked))
-        .await
-        .unwrap();
+    domofeed::links::revoke(
+        &pool,
+        domofeed::links::Owner::Operator,
+        feed_id_of(&revoked),
+    )
+    .await
+    .unwrap();
     let first = app.get(&wrong_token).await;
     for path in [
         unknown_id,

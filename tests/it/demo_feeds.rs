@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use domofeed::feeds::FeedKind;
+use domofeed::links::FeedKind;
 use futures::StreamExt;
 use serde_json::Value;
 use sqlx::PgPool;

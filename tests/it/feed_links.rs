@@ -2,8 +2,7 @@
 //! and the URL follows the feed's life.
 
 use domofeed::{
-    admin::{self, NewFeed, SecretKey},
-    feeds::FeedKind,
+    links::{self, FeedKind, NewFeed, Owner, SecretKey},
     Error,
 };
 use sqlx::PgPool;
@@ -19,8 +18,11 @@ async fn token_is_stored_as_digest_and_ciphertext_only(pool: PgPool) {
         kind: FeedKind::Deals,
         name: None,
         house_ids: vec![2, 1, 2],
+        allowed_networks: vec![],
     };
-    let (id, token) = admin::create(&pool, &key, new).await.unwrap();
+    let (feed, token) = links::create(&pool, &key, new).await.unwrap();
+    let id = feed.id;
+    assert_eq!(feed.house_ids, vec![1, 2]);
 
     let row: (Vec<u8>, Vec<u8>, String, Vec<i64>) = sqlx::query_as(
         "select token_sha256, token_sealed, name, house_ids from feeds where id = $1",
@@ -45,9 +47,25 @@ async fn token_is_stored_as_digest_and_ciphertext_only(pool: PgPool) {
     );
     assert_eq!(row.2, "Полный от сделок");
     assert_eq!(row.3, vec![1, 2]);
-    assert_eq!(admin::reveal(&pool, &key, id).await.unwrap(), token);
+    assert_eq!(
+        links::reveal(&pool, &key, Owner::Operator, id)
+            .await
+            .unwrap(),
+        token
+    );
+    assert_eq!(
+        links::reveal(&pool, &key, Owner::Account(1), id)
+            .await
+            .unwrap(),
+        token
+    );
+    // Another account's admin cannot see it: as unknown as a missing feed.
+    assert!(matches!(
+        links::reveal(&pool, &key, Owner::Account(2), id).await,
+        Err(Error::NotFound { .. })
+    ));
     // Another key cannot open it, and says what to do.
-    let error = admin::reveal(&pool, &SecretKey::generate(), id)
+    let error = links::reveal(&pool, &SecretKey::generate(), Owner::Operator, id)
         .await
         .unwrap_err()
         .to_string();
@@ -67,19 +85,20 @@ async fn create_checks_account_and_houses(pool: PgPool) {
         kind: FeedKind::Units,
         name: None,
         house_ids: vec![],
+        allowed_networks: vec![],
     };
-    assert!(matches!(
-        admin::create(&pool, &key, missing).await,
-        Err(Error::NotFound(_))
-    ));
+    let error = links::create(&pool, &key, missing).await.unwrap_err();
+    assert!(matches!(error, Error::NotFound { .. }), "{error}");
+    assert_eq!(error.to_string(), "account 99 not found");
     // House 3 belongs to account 2.
     let foreign = NewFeed {
         account_id: 1,
         kind: FeedKind::Units,
         name: None,
         house_ids: vec![1, 3],
+        allowed_networks: vec![],
     };
-    let error = admin::create(&pool, &key, foreign)
+    let error = links::create(&pool, &key, foreign)
         .await
         .unwrap_err()
         .to_string();
@@ -94,7 +113,23 @@ async fn rotate_and_revoke_over_http(pool: PgPool) {
     assert_eq!(app.get(&old_path).await.status, 200);
     let id = feed_id_of(&old_path);
 
-    let token = admin::rotate(&pool, &app.key, id).await.unwrap();
+    // Another account's admin can neither rotate nor revoke it.
+    for owner in [Owner::Account(2), Owner::Account(99)] {
+        assert!(matches!(
+            links::rotate(&pool, &app.key, owner, id).await,
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            links::revoke(&pool, owner, id).await,
+            Err(Error::NotFound { .. })
+        ));
+    }
+    assert_eq!(app.get(&old_path).await.status, 200);
+
+    let (rotated, token) = links::rotate(&pool, &app.key, Owner::Account(1), id)
+        .await
+        .unwrap();
+    assert_eq!((rotated.id, rotated.account_id), (id, 1));
     let new_path = format!("/dc-api/feeds/{id}-{}/", token.expose());
     assert_eq!(
         app.get(&old_path).await.status,
@@ -102,24 +137,30 @@ async fn rotate_and_revoke_over_http(pool: PgPool) {
         "the old URL stops working"
     );
     assert_eq!(app.get(&new_path).await.status, 200);
-    assert_eq!(admin::reveal(&pool, &app.key, id).await.unwrap(), token);
+    assert_eq!(
+        links::reveal(&pool, &app.key, Owner::Operator, id)
+            .await
+            .unwrap(),
+        token
+    );
 
-    admin::revoke(&pool, id).await.unwrap();
+    let revoked = links::revoke(&pool, Owner::Operator, id).await.unwrap();
+    assert!(revoked.dt_revoked.is_some());
     assert_eq!(app.get(&new_path).await.status, 404);
     assert!(matches!(
-        admin::reveal(&pool, &app.key, id).await,
-        Err(Error::NotFound(_))
+        links::reveal(&pool, &app.key, Owner::Operator, id).await,
+        Err(Error::NotFound { .. })
     ));
     assert!(matches!(
-        admin::rotate(&pool, &app.key, id).await,
-        Err(Error::NotFound(_))
+        links::rotate(&pool, &app.key, Owner::Operator, id).await,
+        Err(Error::NotFound { .. })
     ));
     assert!(matches!(
-        admin::revoke(&pool, id).await,
-        Err(Error::NotFound(_))
+        links::revoke(&pool, Owner::Operator, id).await,
+        Err(Error::NotFound { .. })
     ));
 
-    let listed = admin::list(&pool, Some(1)).await.unwrap();
+    let listed = links::list(&pool, Some(1)).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert!(listed[0].dt_revoked.is_some());
 }
@@ -129,13 +170,13 @@ async fn reading_a_feed_records_last_use(pool: PgPool) {
     load_small_fixture(&pool).await;
     let app = TestApp::spawn(pool.clone()).await;
     let path = app.feed(1, FeedKind::Units, vec![]).await;
-    assert!(admin::list(&pool, Some(1)).await.unwrap()[0]
+    assert!(links::list(&pool, Some(1)).await.unwrap()[0]
         .dt_last_used
         .is_none());
     assert_eq!(app.get(&path).await.status, 200);
     // Recorded in the background, after the response started.
     for _ in 0..100 {
-        if admin::list(&pool, Some(1)).await.unwrap()[0]
+        if links::list(&pool, Some(1)).await.unwrap()[0]
             .dt_last_used
             .is_some()
         {

@@ -3,8 +3,8 @@
 use chrono::NaiveDate;
 use domofeed::{
     feeds::{
-        dates::DateFormat,
-        filter::{parse_deals, parse_units, DayRange, DealFilter, UnitFilter},
+        dates::{DateFormat, DayRange},
+        filter::{parse_deals, parse_units, DealFilter, UnitFilter},
     },
     Error,
 };

@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use domofeed::{
-    feeds::FeedKind,
+    links::FeedKind,
     seed::{self, SeedOptions},
 };
 use sqlx::PgPool;

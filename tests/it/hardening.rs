@@ -4,10 +4,9 @@
 use std::time::{Duration, Instant};
 
 use domofeed::{
-    admin,
     config::{RawSettings, Settings},
     db::{self, Purpose},
-    feeds::FeedKind,
+    links::{self, FeedKind, Owner},
 };
 use futures::StreamExt;
 use sqlx::PgPool;
@@ -17,9 +16,11 @@ use crate::common::{
 };
 
 /// Access-log rows of a feed (written in the background): waits until `count` are there.
-async fn access_rows(pool: &PgPool, feed: i64, count: usize) -> Vec<admin::AccessEntry> {
+async fn access_rows(pool: &PgPool, feed: i64, count: usize) -> Vec<links::AccessEntry> {
     for _ in 0..200 {
-        let rows = admin::access_log(pool, feed, 100).await.unwrap();
+        let rows = links::access_log(pool, Owner::Operator, feed, 100)
+            .await
+            .unwrap();
         if rows.len() >= count {
             return rows;
         }
@@ -144,9 +145,14 @@ async fn allow_list_with_trusted_forwarded_for(pool: PgPool) {
     let direct = TestApp::spawn(pool.clone()).await;
     let feed = direct.feed(1, FeedKind::Units, vec![]).await;
     let id = feed_id_of(&feed);
-    admin::set_allowed_networks(&pool, id, &["10.1.0.0/16".parse().unwrap()])
-        .await
-        .unwrap();
+    links::set_allowed_networks(
+        &pool,
+        Owner::Operator,
+        id,
+        &["10.1.0.0/16".parse().unwrap()],
+    )
+    .await
+    .unwrap();
     let denied = direct.get(&feed).await;
     assert_eq!(denied.status, 403, "127.0.0.1 is not in 10.1.0.0/16");
     assert_eq!(
@@ -185,7 +191,9 @@ async fn allow_list_with_trusted_forwarded_for(pool: PgPool) {
     );
     assert_eq!(through("not-an-address").await.unwrap().status(), 403);
 
-    admin::set_allowed_networks(&pool, id, &[]).await.unwrap();
+    links::set_allowed_networks(&pool, Owner::Operator, id, &[])
+        .await
+        .unwrap();
     assert_eq!(direct.get(&feed).await.status, 200);
     let rows = access_rows(&pool, id, 7).await;
     assert!(rows
@@ -208,7 +216,9 @@ async fn access_log_has_one_row_per_authenticated_request(pool: PgPool) {
     assert_eq!(app.get(&wrong).await.status, 404);
     let rows = access_rows(&pool, id, 2).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let rows_later = admin::access_log(&pool, id, 100).await.unwrap();
+    let rows_later = links::access_log(&pool, Owner::Operator, id, 100)
+        .await
+        .unwrap();
     assert_eq!(
         rows_later.len(),
         2,

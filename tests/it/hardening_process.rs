@@ -4,81 +4,18 @@
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpStream,
-    process::{Child, Command, Stdio},
     time::Duration,
 };
 
-use domofeed::feeds::FeedKind;
+use domofeed::links::FeedKind;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sqlx::PgPool;
 
-use crate::common::{load_small_fixture, seed_units, test_database_url, TestApp};
-
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    /// `domofeed serve` on a free port against the test's database; stderr to `log` if given.
-    fn start(pool: &PgPool, env: &[(&str, &str)], log: Option<std::fs::File>) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_domofeed"));
-        command
-            .arg("serve")
-            .env("DATABASE_URL", test_database_url(pool))
-            .env("DOMOFEED_BIND", format!("127.0.0.1:{port}"))
-            .env_remove("DOMOFEED_LOG_FORMAT")
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::null());
-        match log {
-            Some(file) => command.stderr(file),
-            None => command.stderr(Stdio::null()),
-        };
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let child = command.spawn().unwrap();
-        let server = Server { child, port };
-        for _ in 0..100 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("the server did not start");
-    }
-
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-            .unwrap()
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::{
+    binary,
+    common::{load_small_fixture, seed_units, TestApp},
+};
 
 /// One raw HTTP/1.1 request; the status code of the answer (0 when the server closed without one).
 fn raw_request(port: u16, request: &[u8]) -> u16 {
@@ -123,8 +60,8 @@ async fn no_token_in_trace_logs(pool: PgPool) {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("server.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let server = Server::start(&pool, &[("RUST_LOG", "trace")], Some(log));
-    let port = server.port;
+    let server = binary::serve(&pool, &[("RUST_LOG", "trace")], Some(log));
+    let port = server.port();
     let wrong = format!("{}{}", &feed[..feed.len() - 10], "AAAAAAAAA/");
     let targets = [
         feed.clone(),
@@ -165,8 +102,8 @@ async fn sigterm_lets_a_running_feed_finish_then_exits_0(pool: PgPool) {
     seed_units(&pool, 3000).await;
     let app = TestApp::spawn(pool.clone()).await;
     let feed = app.feed(1, FeedKind::Deals, vec![]).await;
-    let mut server = Server::start(&pool, &[("DOMOFEED_SHUTDOWN_GRACE", "60")], None);
-    let port = server.port;
+    let mut server = binary::serve(&pool, &[("DOMOFEED_SHUTDOWN_GRACE", "60")], None);
+    let port = server.port();
     let (body, refused_after, exit) = tokio::task::spawn_blocking(move || {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
         write!(
@@ -182,7 +119,9 @@ async fn sigterm_lets_a_running_feed_finish_then_exits_0(pool: PgPool) {
         let refused_after = TcpStream::connect(("127.0.0.1", port)).is_err();
         let mut rest = Vec::new();
         stream.read_to_end(&mut rest).unwrap();
-        let exit = server.child.wait().unwrap();
+        let exit = server
+            .wait_for_exit(Duration::from_secs(90))
+            .expect("the server exits after SIGTERM");
         let mut all = first[..n].to_vec();
         all.extend_from_slice(&rest);
         (all, refused_after, exit)
@@ -314,7 +253,7 @@ async fn ten_thousand_malformed_requests_never_get_a_5xx(pool: PgPool) {
     // query ends. On a loaded shared machine those slots and the 5 s wait for a connection can
     // run out and answer 503: load shedding (tested elsewhere), not a malformed request getting
     // through. Room enough that only the latter could fail this test.
-    let server = Server::start(
+    let server = binary::serve(
         &pool,
         &[
             ("DOMOFEED_FEED_RATE_PER_MINUTE", "1000000"),
@@ -324,7 +263,7 @@ async fn ten_thousand_malformed_requests_never_get_a_5xx(pool: PgPool) {
         ],
         None,
     );
-    let port = server.port;
+    let port = server.port();
     let huge: Vec<u8> = {
         let list: Vec<String> = (1..=1_000_000).map(|i| i.to_string()).collect();
         format!(

@@ -4,7 +4,7 @@
 //! The registry is process-wide and the tests run in parallel, so figures are compared before
 //! and after this test's own requests, as lower bounds.
 
-use domofeed::feeds::FeedKind;
+use domofeed::links::FeedKind;
 use sqlx::PgPool;
 
 use crate::common::{load_small_fixture, TestApp};

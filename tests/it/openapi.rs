@@ -3,7 +3,7 @@
 
 use chrono::{TimeZone, Utc};
 use domofeed::{
-    feeds::FeedKind,
+    links::FeedKind,
     seed::{self, SeedOptions},
 };
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use domofeed::feeds::FeedKind;
+use domofeed::links::FeedKind;
 use serde_json::Value;
 use sqlx::PgPool;
 

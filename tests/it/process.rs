@@ -1,13 +1,14 @@
 //! The binary itself: `domofeed healthcheck` (the container probe), `DOMOFEED_LOG_FORMAT`, and
 //! JSON log lines that carry the request id.
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use sqlx::PgPool;
 
-use crate::common::{test_database_url, TestApp};
-
-const BIN: &str = env!("CARGO_BIN_EXE_domofeed");
+use crate::{
+    binary::{self, BIN},
+    common::TestApp,
+};
 
 /// Runs the binary off the test's runtime thread (the server under test lives on it).
 async fn run(args: &[&str], env: &[(&str, String)]) -> Output {
@@ -25,14 +26,6 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
 async fn healthcheck_exits_0_when_ready_and_1_otherwise(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
@@ -43,10 +36,17 @@ async fn healthcheck_exits_0_when_ready_and_1_otherwise(pool: PgPool) {
     .await;
     assert_eq!(ready.status.code(), Some(0), "{}", stderr(&ready));
 
-    let port = free_port();
+    // A port that hangs up on every connection: no answer, whatever happens to other ports.
+    let closer = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closer_address = closer.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = closer.accept().await {
+            drop(socket);
+        }
+    });
     let nobody = run(
         &["healthcheck"],
-        &[("DOMOFEED_BIND", format!("127.0.0.1:{port}"))],
+        &[("DOMOFEED_BIND", closer_address.to_string())],
     )
     .await;
     assert_eq!(nobody.status.code(), Some(1));
@@ -69,44 +69,20 @@ async fn a_wrong_log_format_is_one_line_naming_the_variable() {
     );
 }
 
-/// A child server, killed however the test ends (it holds the test's database open).
-struct Server(Option<std::process::Child>);
-
-impl Server {
-    async fn stop(&mut self) -> Output {
-        let mut child = self.0.take().unwrap();
-        let _ = child.kill();
-        tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-            .await
-            .unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 #[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
 async fn json_logs_carry_the_request_id_and_route(pool: PgPool) {
-    let port = free_port();
-    let bind = format!("127.0.0.1:{port}");
     let dir = tempfile::tempdir().unwrap();
-    let mut command = Command::new(BIN);
-    command
-        .arg("serve")
-        .env("DATABASE_URL", test_database_url(&pool))
-        .env("DOMOFEED_BIND", &bind)
-        .env("DOMOFEED_SECRET_KEY_FILE", dir.path().join("secret.key"))
-        .env("DOMOFEED_LOG_FORMAT", "json")
-        .env("RUST_LOG", "warn,domofeed=info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut server = Server(Some(command.spawn().unwrap()));
+    let key_file = dir.path().join("secret.key");
+    let server = binary::serve(
+        &pool,
+        &[
+            ("DOMOFEED_SECRET_KEY_FILE", key_file.to_str().unwrap()),
+            ("DOMOFEED_LOG_FORMAT", "json"),
+            ("RUST_LOG", "warn,domofeed=info"),
+        ],
+        None,
+    );
+    let bind = server.address;
 
     let client = reqwest::Client::new();
     let mut answered = false;
@@ -129,7 +105,7 @@ async fn json_logs_carry_the_request_id_and_route(pool: PgPool) {
         .await
         .unwrap();
     let status = secret.status();
-    let output = server.stop().await;
+    let output = server.stop();
     assert!(answered, "the server never answered: {}", stderr(&output));
     assert_eq!(status, 404, "{}", stderr(&output));
 

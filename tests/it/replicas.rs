@@ -6,7 +6,7 @@ use std::{net::IpAddr, time::Duration};
 use chrono::Utc;
 use domofeed::{
     config::{RawSettings, Settings},
-    feeds::{
+    links::{
         recorder::{self, Batching, Record},
         FeedKind,
     },

@@ -1,7 +1,7 @@
 //! The settings page over HTTP: login, sessions, CSRF, account isolation, and the forms and API
 //! that create, rotate and revoke feed links.
 
-use domofeed::{admin::admins, feeds::FeedKind};
+use domofeed::{admin::admins, links::FeedKind};
 use reqwest::{redirect::Policy, StatusCode};
 use sqlx::PgPool;
 

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use domofeed::feeds::FeedKind;
+use domofeed::links::FeedKind;
 use sqlx::PgPool;
 
 use crate::{

@@ -12,11 +12,12 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{check_csrf_header, feeds_with_urls, key, ApiAdmin};
+use super::{check_csrf_header, feed_id, feeds_with_urls, key, ApiAdmin, Change};
 use crate::{
-    admin::{self, catalog, FeedInfo, NewFeed},
-    feeds::{filter, FeedKind},
+    admin::catalog,
+    feeds::filter,
     http::AppState,
+    links::{self, FeedInfo, FeedKind, NewFeed},
     Error, Result,
 };
 
@@ -96,7 +97,7 @@ pub async fn create(
             format!("expected {{\"kind\": \"deals\" or \"units\", \"name\", \"house_ids\"}}: {e}"),
         )
     })?;
-    let (id, token) = admin::create(
+    let (info, token) = links::create(
         &state.db,
         key(&state)?,
         NewFeed {
@@ -104,39 +105,25 @@ pub async fn create(
             kind: new.kind,
             name: new.name,
             house_ids: new.house_ids,
+            allowed_networks: Vec::new(),
         },
     )
     .await?;
-    let info = admin::find_owned(&state.db, session.account_id, id).await?;
-    let url = admin::feed_url(&state.settings.public_url, id, &token);
+    let url = links::feed_url(&state.settings.public_url, info.id, &token);
     Ok((StatusCode::CREATED, Json(feed_json(info, Some(url)))).into_response())
 }
 
-pub async fn rotate(
+/// `POST /settings/api/feeds/{id}/rotate` (the answer carries the new URL) or `…/revoke`.
+pub async fn change(
     State(state): State<AppState>,
     ApiAdmin(session): ApiAdmin,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, String)>,
 ) -> Result<Response> {
     check_csrf_header(&headers, &session)?;
-    let id = owned_id(&state, session.account_id, &id).await?;
-    let token = admin::rotate(&state.db, key(&state)?, id).await?;
-    let info = admin::find_owned(&state.db, session.account_id, id).await?;
-    let url = admin::feed_url(&state.settings.public_url, id, &token);
-    Ok(Json(feed_json(info, Some(url))).into_response())
-}
-
-pub async fn revoke(
-    State(state): State<AppState>,
-    ApiAdmin(session): ApiAdmin,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    check_csrf_header(&headers, &session)?;
-    let id = owned_id(&state, session.account_id, &id).await?;
-    admin::revoke(&state.db, id).await?;
-    let info = admin::find_owned(&state.db, session.account_id, id).await?;
-    Ok(Json(feed_json(info, None)).into_response())
+    let change = Change::parse(&action)?;
+    let (info, url) = change.apply(&state, session.account_id, &id).await?;
+    Ok(Json(feed_json(info, url)).into_response())
 }
 
 /// Checks a feed query string with the feed's own parser: `200` with the query as the server
@@ -147,10 +134,9 @@ pub async fn check(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
-    let id = owned_id(&state, session.account_id, &id).await?;
-    let info = admin::find_owned(&state.db, session.account_id, id).await?;
+    let kind = links::kind_of(&state.db, session.account_id, feed_id(&id)?).await?;
     let query = query.unwrap_or_default();
-    let (canonical, date_format, ignored) = match info.kind {
+    let (canonical, date_format, ignored) = match kind {
         FeedKind::Deals => {
             let q = filter::parse_deals(&query)?;
             (q.to_query(), q.date_format, q.ignored_params)
@@ -173,23 +159,14 @@ pub async fn check(
     .into_response())
 }
 
-/// A feed id from the path that belongs to the account; anything else is the same 404.
-async fn owned_id(state: &AppState, account_id: i64, id: &str) -> Result<i64> {
-    let id = id
-        .parse::<i64>()
-        .map_err(|_| Error::NotFound(format!("feed {id:?}")))?;
-    admin::find_owned(&state.db, account_id, id).await?;
-    Ok(id)
-}
-
 fn feed_json(info: FeedInfo, url: Option<String>) -> FeedJson {
     FeedJson {
+        active: info.is_active(),
         id: info.id,
         kind: info.kind,
         kind_title: info.kind.title(),
         name: info.name,
         house_ids: info.house_ids,
-        active: info.dt_revoked.is_none(),
         dt_created: info.dt_created,
         dt_last_used: info.dt_last_used,
         dt_revoked: info.dt_revoked,

@@ -1,4 +1,4 @@
-//! The link builder of one feed: a control for every filter of FEEDS.md that the feed's kind
+//! The link builder of one feed: a control for every filter of docs/feeds.md that the feed's kind
 //! knows. Controls carry `data-param`; `assets/export.js` composes the query string from them in
 //! page order (the order `feeds::filter::ToQuery` writes) and asks the server's own parser, through
 //! `/settings/api/feeds/{id}/check`, whether it is valid, so the page shows the server's words.
@@ -6,11 +6,8 @@
 use maud::{html, Markup};
 
 use crate::{
-    admin::{
-        catalog::{Stage, UNIT_STATUSES},
-        FeedInfo,
-    },
-    feeds::FeedKind,
+    admin::catalog::{Stage, UNIT_STATUSES},
+    links::{FeedInfo, FeedKind},
 };
 
 /// Date formats offered in the list; any valid pattern may be typed.

@@ -10,14 +10,18 @@ use axum_extra::extract::Form;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use super::{csrf_rejected, feeds_with_urls, key, page_error, view, PageAdmin, EXPORT_PATH};
+use super::{
+    csrf_rejected, feeds_with_urls, key, page_error, view, Change, PageAdmin, EXPORT_PATH,
+};
 use crate::{
-    admin::{self, catalog, sessions::Session, NewFeed},
-    feeds::FeedKind,
+    admin::{catalog, sessions::Session},
     http::AppState,
+    links::{self, FeedKind, NewFeed},
     Error, Result,
 };
 
+/// What the redirect after a form post says was done (`?done=created&feed=12`). Only a known
+/// word and a number are shown: anything else in the URL is ignored.
 #[derive(Deserialize)]
 pub struct Done {
     done: Option<String>,
@@ -48,8 +52,12 @@ pub async fn page(
     PageAdmin(session): PageAdmin,
     Query(done): Query<Done>,
 ) -> Response {
-    let feed = done.feed.as_deref().unwrap_or("");
-    let notice = match done.done.as_deref() {
+    let feed = done
+        .feed
+        .as_deref()
+        .and_then(|id| id.parse::<i64>().ok())
+        .filter(|&id| id > 0);
+    let notice = feed.and_then(|feed| match done.done.as_deref() {
         Some("created") => Some(format!(
             "Ссылка {feed} создана. Скопируйте её и передайте в 1С."
         )),
@@ -58,7 +66,7 @@ pub async fn page(
         )),
         Some("revoked") => Some(format!("Ссылка {feed} отозвана.")),
         _ => None,
-    };
+    });
     render(&state, &session, notice, None, StatusCode::OK).await
 }
 
@@ -111,11 +119,11 @@ pub async fn create(
     }
     let created = async {
         let new = new_feed(&session, &form)?;
-        admin::create(&state.db, key(&state)?, new).await
+        links::create(&state.db, key(&state)?, new).await
     }
     .await;
     match created {
-        Ok((id, _)) => done(id, "created"),
+        Ok((feed, _)) => done(feed.id, "created"),
         Err(Error::BadRequest { text, .. }) => {
             render(&state, &session, None, Some(text), StatusCode::BAD_REQUEST).await
         }
@@ -149,6 +157,7 @@ fn new_feed(session: &Session, form: &CreateForm) -> Result<NewFeed> {
         kind,
         name: Some(form.name.chars().take(200).collect()),
         house_ids,
+        allowed_networks: Vec::new(),
     })
 }
 
@@ -162,26 +171,14 @@ pub async fn change(
     if !session.csrf_matches(&form.csrf) {
         return page_error(csrf_rejected());
     }
-    let Ok(id) = id.parse::<i64>() else {
-        return page_error(Error::NotFound(format!("feed {id:?}")));
-    };
     let changed = async {
-        admin::find_owned(&state.db, session.account_id, id).await?;
-        match action.as_str() {
-            "rotate" => {
-                admin::rotate(&state.db, key(&state)?, id).await?;
-                Ok("rotated")
-            }
-            "revoke" => {
-                admin::revoke(&state.db, id).await?;
-                Ok("revoked")
-            }
-            _ => Err(Error::NotFound(format!("action {action:?}"))),
-        }
+        let change = Change::parse(&action)?;
+        let (feed, _) = change.apply(&state, session.account_id, &id).await?;
+        Ok::<_, Error>((feed.id, change.done()))
     }
     .await;
     match changed {
-        Ok(what) => {
+        Ok((id, what)) => {
             tracing::info!(admin = session.admin_id, feed = id, what, "feed changed");
             done(id, what)
         }

@@ -20,9 +20,10 @@ use super::{
 use crate::{
     admin::{
         admins::{self, LoginOutcome},
-        sessions, Token,
+        sessions,
     },
     http::{client::client_addr, AppState},
+    links::Token,
 };
 
 const LOGIN_CSRF_COOKIE: &str = "domofeed_login_csrf";

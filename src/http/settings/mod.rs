@@ -25,7 +25,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::{error_response, AppState};
 use crate::{
-    admin::{self, sessions, sessions::Session, FeedInfo, SecretKey, Token},
+    admin::{sessions, sessions::Session},
+    links::{self, FeedInfo, Owner, SecretKey, Token},
     Error,
 };
 
@@ -52,9 +53,8 @@ pub fn router() -> Router<AppState> {
         .route("/settings/api/session", get(api::session))
         .route("/settings/api/catalog", get(api::catalog))
         .route("/settings/api/feeds", get(api::list).post(api::create))
-        .route("/settings/api/feeds/{id}/rotate", post(api::rotate))
-        .route("/settings/api/feeds/{id}/revoke", post(api::revoke))
         .route("/settings/api/feeds/{id}/check", get(api::check))
+        .route("/settings/api/feeds/{id}/{action}", post(api::change))
         .route("/settings/assets/settings.css", get(css))
         .route("/settings/assets/export.js", get(js))
         .layer(SetResponseHeaderLayer::overriding(
@@ -168,7 +168,7 @@ fn check_csrf_header(headers: &HeaderMap, session: &Session) -> crate::Result<()
 /// An error as an HTML page (the JSON body is for API clients, not for people).
 fn page_error(error: Error) -> Response {
     let (status, title, text) = match &error {
-        Error::NotFound(_) => (
+        Error::NotFound { .. } => (
             StatusCode::NOT_FOUND,
             "Не найдено",
             "Такого фида нет в вашем аккаунте.".to_owned(),
@@ -203,13 +203,70 @@ async fn feeds_with_urls(
     state: &AppState,
     account_id: i64,
 ) -> crate::Result<Vec<(FeedInfo, Option<String>)>> {
-    admin::list_with_urls(
+    links::list_with_urls(
         &state.db,
         state.key.as_ref(),
         &state.settings.public_url,
         account_id,
     )
     .await
+}
+
+/// What an admin may do to one of their feeds, by the name its route and form use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// A new token: the old URL stops working at once.
+    Rotate,
+    /// The URL stops working for good.
+    Revoke,
+}
+
+impl Change {
+    /// `rotate` or `revoke`; anything else is as unknown as a missing feed.
+    fn parse(action: &str) -> crate::Result<Change> {
+        match action {
+            "rotate" => Ok(Change::Rotate),
+            "revoke" => Ok(Change::Revoke),
+            _ => Err(Error::not_found("action")),
+        }
+    }
+
+    /// Applies the change to the account's feed `id` (a path segment) in one statement; a
+    /// rotated feed comes back with its new URL.
+    async fn apply(
+        self,
+        state: &AppState,
+        account_id: i64,
+        id: &str,
+    ) -> crate::Result<(FeedInfo, Option<String>)> {
+        let id = feed_id(id)?;
+        let owner = Owner::Account(account_id);
+        let changed = match self {
+            Change::Rotate => {
+                let (info, token) = links::rotate(&state.db, key(state)?, owner, id).await?;
+                let url = links::feed_url(&state.settings.public_url, id, &token);
+                (info, Some(url))
+            }
+            Change::Revoke => (links::revoke(&state.db, owner, id).await?, None),
+        };
+        Ok(changed)
+    }
+
+    /// The word the page's notice and the log use.
+    fn done(self) -> &'static str {
+        match self {
+            Change::Rotate => "rotated",
+            Change::Revoke => "revoked",
+        }
+    }
+}
+
+/// A feed id from a path: anything but a positive number is a feed that does not exist.
+fn feed_id(text: &str) -> crate::Result<i64> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|&id| id > 0)
+        .ok_or_else(|| Error::not_found("feed"))
 }
 
 /// The key that seals new links; loaded once when the server starts.

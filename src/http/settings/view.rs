@@ -10,9 +10,8 @@ use crate::{
     admin::{
         catalog::{House, Stage},
         sessions::Session,
-        FeedInfo,
     },
-    feeds::FeedKind,
+    links::{FeedInfo, FeedKind},
 };
 
 /// One feed on the page, with its URL when it can be shown.

@@ -1,23 +1,15 @@
-//! Prometheus metrics at `/metrics`: requests by route template and status, feed build time,
-//! items and bytes by feed kind, the database pool.
+//! Prometheus metrics: requests by route template and status, feed build time, items and bytes
+//! by feed kind, the database pool. Counters and their text encoding only: the `/metrics` route
+//! and the middleware that counts answers are `http::ops`'s.
 //!
 //! One process-wide registry (prometheus-client, the Prometheus project's own Rust client): the
 //! families are plain statics, so any module can count without threading a handle through the
 //! state, and every label is a typed struct whose values come from a closed set (a route
-//! template, a status code, a feed kind). A path, a token or a feed id never becomes a label:
-//! the URL is the secret.
-
-mod track;
+//! template, a status code, a feed kind's name). A path, a token or a feed id never becomes a
+//! label: the URL is the secret.
 
 use std::{sync::LazyLock, time::Duration};
 
-use axum::{
-    extract::State,
-    http::header,
-    response::{IntoResponse, Response},
-    routing::get,
-    Router,
-};
 use prometheus_client::{
     encoding::{EncodeLabelSet, EncodeLabelValue},
     metrics::{
@@ -28,10 +20,6 @@ use prometheus_client::{
     },
     registry::Registry,
 };
-
-pub use track::track;
-
-use crate::{feeds::FeedKind, http::AppState};
 
 /// The families, registered once in `REGISTRY`.
 struct Metrics {
@@ -54,16 +42,10 @@ struct RequestLabels {
     status: u16,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
-#[allow(non_camel_case_types)]
-enum Kind {
-    deals,
-    units,
-}
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
-    kind: Kind,
+    /// `deals` or `units` (`links::FeedKind::as_str`).
+    kind: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
@@ -86,17 +68,13 @@ pub enum FeedEnd {
     Stalled,
 }
 
-/// Counts one feed body: time, items and bytes of a complete one, the reason of a cut one.
-pub fn feed_ended(kind: FeedKind, end: FeedEnd, items: u64, bytes: u64, elapsed: Duration) {
+/// Counts one feed body of `kind` (`deals` or `units`): time, items and bytes of a complete one,
+/// the reason of a cut one.
+pub fn feed_ended(kind: &'static str, end: FeedEnd, items: u64, bytes: u64, elapsed: Duration) {
     let m = &*METRICS;
     let reason = match end {
         FeedEnd::Complete => {
-            let labels = KindLabels {
-                kind: match kind {
-                    FeedKind::Deals => Kind::deals,
-                    FeedKind::Units => Kind::units,
-                },
-            };
+            let labels = KindLabels { kind };
             m.feed_seconds
                 .get_or_create(&labels)
                 .observe(elapsed.as_secs_f64());
@@ -201,9 +179,15 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     }
 });
 
-/// `/metrics`.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/metrics", get(metrics))
+/// Counts one answer by its route template (`/dc-api/feeds/{feed}/`, or `unmatched`).
+pub fn count_request(route: &str, status: u16) {
+    METRICS
+        .requests
+        .get_or_create(&RequestLabels {
+            route: route.to_owned(),
+            status,
+        })
+        .inc();
 }
 
 /// A request gave up waiting for a database connection.
@@ -216,9 +200,10 @@ pub fn records_dropped(n: u64) {
     METRICS.records_dropped.inc_by(n);
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
-    let open = i64::from(state.db.size());
-    let idle = i64::try_from(state.db.num_idle()).unwrap_or(i64::MAX);
+/// The database pool as it is now: connections open, of which idle, and the most allowed.
+pub fn set_pool(open: u32, idle: usize, max: u32) {
+    let open = i64::from(open);
+    let idle = i64::try_from(idle).unwrap_or(i64::MAX);
     let m = &*METRICS;
     m.pool_connections
         .get_or_create(&PoolLabels {
@@ -230,22 +215,12 @@ async fn metrics(State(state): State<AppState>) -> Response {
             state: PoolState::idle,
         })
         .set(idle);
-    m.pool_max.set(i64::from(state.settings.pool_size));
+    m.pool_max.set(i64::from(max));
+}
+
+/// Every metric in the OpenMetrics text format.
+pub fn encode() -> Result<String, std::fmt::Error> {
     let mut text = String::new();
-    if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &m.registry) {
-        tracing::error!(error = %e, "cannot encode metrics");
-        return crate::http::error_response(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            None,
-            "internal error",
-        );
-    }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        text,
-    )
-        .into_response()
+    prometheus_client::encoding::text::encode(&mut text, &METRICS.registry)?;
+    Ok(text)
 }

@@ -1,17 +1,13 @@
 //! Who may read a feed: the `{feed_id}-{token}` segment of the URL checked against the database.
 
-use std::{net::IpAddr, str::FromStr, time::Instant};
+use std::{net::IpAddr, str::FromStr};
 
-use chrono::Utc;
 use chrono_tz::Tz;
 use ipnet::IpNet;
 use sqlx::PgPool;
 
-use super::{
-    recorder::{Record, Recorder},
-    FeedKind,
-};
-use crate::{admin::Token, Error, Result};
+use super::{FeedKind, Token};
+use crate::{Error, Result};
 
 /// A feed that a request has proven it may read, with what it needs to be built.
 #[derive(Debug, Clone)]
@@ -36,17 +32,6 @@ impl Feed {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct FeedRow {
-    id: i64,
-    account_id: i64,
-    kind: FeedKind,
-    house_ids: Vec<i64>,
-    token_sha256: Vec<u8>,
-    timezone: String,
-    allowed_networks: Vec<String>,
-}
-
 /// The feed id of a `{feed_id}-{token}` segment, if it has that shape; safe to log.
 pub fn feed_id_of(segment: &str) -> Option<i64> {
     let (id, _) = segment.split_once('-')?;
@@ -60,19 +45,19 @@ pub fn feed_id_of(segment: &str) -> Option<i64> {
 /// feed are one and the same `NotFound`, reached through the same work: one indexed lookup and
 /// one constant-time digest comparison.
 pub async fn authenticate(db: &PgPool, segment: &str) -> Result<Feed> {
-    let not_found = || Error::NotFound("feed not found".into());
+    let not_found = || Error::not_found("feed");
     let id = feed_id_of(segment).ok_or_else(not_found)?;
     let token = segment
         .split_once('-')
         .and_then(|(_, token)| Token::parse(token));
-    let row: Option<FeedRow> = sqlx::query_as(
-        "select f.id, f.account_id, f.kind, f.house_ids, f.token_sha256, a.timezone,
-                f.allowed_networks::text[] as allowed_networks
-           from feeds f
-           join accounts a on a.id = f.account_id
-          where f.id = $1 and f.dt_revoked is null",
+    let row = sqlx::query!(
+        r#"select f.id, f.account_id, f.kind as "kind: FeedKind", f.house_ids, f.token_sha256,
+                  a.timezone, f.allowed_networks::text[] as "allowed_networks!"
+             from feeds f
+             join accounts a on a.id = f.account_id
+            where f.id = $1 and f.dt_revoked is null"#,
+        id,
     )
-    .bind(id)
     .fetch_optional(db)
     .await?;
     let stored = row
@@ -85,11 +70,14 @@ pub async fn authenticate(db: &PgPool, segment: &str) -> Result<Feed> {
         .matches(stored);
     let matches = token.is_some() && compared;
     let row = row.filter(|_| matches).ok_or_else(not_found)?;
-    let tz = Tz::from_str(&row.timezone).map_err(|_| {
-        Error::Config(format!(
-            "account {} has a time zone that domofeed does not know: {:?}",
-            row.account_id, row.timezone
-        ))
+    let tz = Tz::from_str(&row.timezone).map_err(|e| {
+        Error::internal(
+            format!(
+                "account {} has a time zone that domofeed does not know: {:?}",
+                row.account_id, row.timezone
+            ),
+            e,
+        )
     })?;
     Ok(Feed {
         id: row.id,
@@ -104,62 +92,6 @@ pub async fn authenticate(db: &PgPool, segment: &str) -> Result<Feed> {
             .filter_map(|n| n.parse().ok())
             .collect(),
     })
-}
-
-/// Records that the feed was read (kept at most once a minute per feed, so polling stays cheap).
-/// Written in the background by the recorder; the response never waits for it.
-pub fn touch_last_used(recorder: &Recorder, feed_id: i64) {
-    recorder.send(Record::LastUsed {
-        feed_id,
-        at: Utc::now(),
-    });
-}
-
-/// One authenticated feed request, written to `feed_access_log` when it ends: who (address),
-/// what (feed), how it went (status, complete, items, bytes, duration). No token, no personal data.
-pub struct AccessLog {
-    recorder: Recorder,
-    feed_id: i64,
-    account_id: i64,
-    client: IpAddr,
-    started: Instant,
-}
-
-impl AccessLog {
-    pub fn start(recorder: &Recorder, feed: &Feed, client: IpAddr) -> AccessLog {
-        AccessLog {
-            recorder: recorder.clone(),
-            feed_id: feed.id,
-            account_id: feed.account_id,
-            client,
-            started: Instant::now(),
-        }
-    }
-
-    /// Hands the record to the recorder: the response never waits for it.
-    pub fn finish(self, status: u16, complete: bool, items: u64, bytes: u64) {
-        let duration_ms = i32::try_from(self.started.elapsed().as_millis()).unwrap_or(i32::MAX);
-        tracing::info!(
-            feed_id = self.feed_id,
-            status,
-            complete,
-            items,
-            bytes,
-            duration_ms,
-            "feed access"
-        );
-        self.recorder.send(Record::Access {
-            account_id: self.account_id,
-            feed_id: self.feed_id,
-            at: Utc::now(),
-            client: self.client,
-            status: i16::try_from(status).unwrap_or(i16::MAX),
-            complete,
-            items: i64::try_from(items).unwrap_or(i64::MAX),
-            bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
-            duration_ms,
-        });
-    }
 }
 
 #[cfg(test)]

@@ -10,12 +10,12 @@ use subtle::ConstantTimeEq;
 
 use crate::{Error, Result};
 
-/// Length of a feed token: 64 characters of `[A-Za-z0-9]`, about 381 bits.
+/// Length of a token: 64 characters of `[A-Za-z0-9]`, about 381 bits.
 pub const TOKEN_LEN: usize = 64;
 const NONCE_LEN: usize = 12;
 
-/// The secret part of a feed URL. `Debug` and `Display` never show it; `expose` does, for the one
-/// place that prints a URL.
+/// A secret random token: the secret part of a feed URL (and of a settings-page session cookie).
+/// `Debug` never shows it; `expose` does, for the places that hand it to its owner.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token(String);
 

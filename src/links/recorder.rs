@@ -1,4 +1,4 @@
-//! The writes that feed requests cause (the feed's last use, the access log), made on the
+//! The writes that feed requests cause (the feed's last use, the access log: `usage`), made on the
 //! primary by one background task in batches, so that no feed response ever waits for a write.
 //!
 //! Requests hand records to a bounded channel without waiting: when it is full (the primary is
@@ -201,7 +201,7 @@ async fn write_batch(db: &PgPool, records: &[Record]) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
     if !access.feed_id.is_empty() {
         // A feed deleted meanwhile (with its account) takes its records with it.
-        sqlx::query(
+        sqlx::query!(
             "insert into feed_access_log
                  (account_id, feed_id, dt, client_addr, status, complete, items, bytes, duration_ms)
              select r.account_id, r.feed_id, r.dt, r.client_addr::inet, r.status, r.complete,
@@ -211,29 +211,29 @@ async fn write_batch(db: &PgPool, records: &[Record]) -> sqlx::Result<()> {
                     as r(account_id, feed_id, dt, client_addr, status, complete, items, bytes,
                          duration_ms)
               where exists (select 1 from feeds f where f.id = r.feed_id)",
+            &access.account_id,
+            &access.feed_id,
+            &access.at,
+            &access.client,
+            &access.status,
+            &access.complete,
+            &access.items,
+            &access.bytes,
+            &access.duration_ms,
         )
-        .bind(&access.account_id)
-        .bind(&access.feed_id)
-        .bind(&access.at)
-        .bind(&access.client)
-        .bind(&access.status)
-        .bind(&access.complete)
-        .bind(&access.items)
-        .bind(&access.bytes)
-        .bind(&access.duration_ms)
         .execute(&mut *tx)
         .await?;
     }
     if !last_used.is_empty() {
         let (ids, ats): (Vec<i64>, Vec<DateTime<Utc>>) = last_used.into_iter().unzip();
-        sqlx::query(
+        sqlx::query!(
             "update feeds f set dt_last_used = u.at
                from unnest($1::int8[], $2::timestamptz[]) as u(feed_id, at)
               where f.id = u.feed_id
                 and (f.dt_last_used is null or f.dt_last_used < u.at - interval '1 minute')",
+            &ids,
+            &ats,
         )
-        .bind(&ids)
-        .bind(&ats)
         .execute(&mut *tx)
         .await?;
     }
