@@ -93,6 +93,24 @@ pub struct KeyArgs {
     pub secret_key_file: Option<String>,
 }
 
+/// What making and printing a feed link needs: where the server is, the base of its URLs, the
+/// key that seals tokens. `feed …` commands and the server.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LinkArgs {
+    #[command(flatten)]
+    pub bind: BindArgs,
+    #[command(flatten)]
+    pub public_url: PublicUrlArgs,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+impl LinkArgs {
+    pub fn onto(&self, raw: RawSettings) -> RawSettings {
+        self.key.onto(self.public_url.onto(self.bind.onto(raw)))
+    }
+}
+
 /// The server's own settings: `serve` and `demo`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ServerArgs {

@@ -4,7 +4,7 @@
 use clap::Subcommand;
 
 use crate::{
-    config::{BindArgs, KeyArgs, PublicUrlArgs, RawSettings, Settings},
+    config::{LinkArgs, Settings},
     db::{self, Purpose},
     feeds::filter::parse_id_list,
     links::{self, FeedKind, NewFeed, Owner},
@@ -15,19 +15,9 @@ use crate::{
 #[derive(Debug, clap::Args)]
 pub struct FeedArgs {
     #[command(flatten)]
-    pub bind: BindArgs,
-    #[command(flatten)]
-    pub public_url: PublicUrlArgs,
-    #[command(flatten)]
-    pub key: KeyArgs,
+    pub link: LinkArgs,
     #[command(subcommand)]
     pub command: FeedCommand,
-}
-
-impl FeedArgs {
-    pub fn onto(&self, raw: RawSettings) -> RawSettings {
-        self.key.onto(self.public_url.onto(self.bind.onto(raw)))
-    }
 }
 
 #[derive(Debug, Subcommand)]

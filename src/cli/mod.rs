@@ -15,7 +15,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::{
-    config::{BindArgs, DatabaseArgs, KeyArgs, PublicUrlArgs, ServerArgs, Settings},
+    config::{BindArgs, DatabaseArgs, LinkArgs, RawSettings, ServerArgs, Settings},
     db::{self, Purpose},
     seed::{self, SeedOptions, MAX_ACCOUNTS, MAX_UNITS},
     Result,
@@ -59,13 +59,15 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     #[command(flatten)]
-    pub bind: BindArgs,
-    #[command(flatten)]
-    pub public_url: PublicUrlArgs,
-    #[command(flatten)]
-    pub key: KeyArgs,
+    pub link: LinkArgs,
     #[command(flatten)]
     pub server: ServerArgs,
+}
+
+impl ServeArgs {
+    fn onto(&self, raw: RawSettings) -> RawSettings {
+        self.server.onto(self.link.onto(raw))
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -107,7 +109,7 @@ impl SeedArgs {
 pub async fn run(cli: Cli) -> Result<()> {
     let config = cli.config.as_deref();
     let database = &cli.database;
-    let settings = |more: &dyn Fn(crate::config::RawSettings) -> crate::config::RawSettings| {
+    let settings = |more: &dyn Fn(RawSettings) -> RawSettings| {
         Settings::load(config, |file| more(database.onto(file)))
     };
     match cli.command {
@@ -141,18 +143,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Feed(args) => feed::run(settings(&|raw| args.onto(raw))?, args.command).await,
+        Command::Feed(args) => feed::run(settings(&|raw| args.link.onto(raw))?, args.command).await,
         Command::Admin(args) => admin::run(settings(&|raw| args.onto(raw))?, args.command).await,
         Command::Demo(args) => demo::run(settings(&|raw| args.onto(raw))?).await,
         Command::Healthcheck(bind) => healthcheck::run(settings(&|raw| bind.onto(raw))?.bind).await,
-    }
-}
-
-impl ServeArgs {
-    fn onto(&self, raw: crate::config::RawSettings) -> crate::config::RawSettings {
-        let raw = self.bind.onto(raw);
-        let raw = self.public_url.onto(raw);
-        let raw = self.key.onto(raw);
-        self.server.onto(raw)
     }
 }

@@ -1,5 +1,5 @@
 //! The query parameters of a feed URL, as the OpenAPI document lists them. The parser is
-//! `feeds::filter`; this struct only describes it (the rules are FEEDS.md's), field by field.
+//! `feeds::filter`; this struct only describes it (the rules are docs/feeds.md's), field by field.
 #![allow(dead_code)]
 
 use utoipa::IntoParams;

@@ -1,8 +1,8 @@
-//! The feed bodies of FEEDS.md as JSON Schemas, for the OpenAPI document only.
+//! The feed bodies of docs/feeds.md as JSON Schemas, for the OpenAPI document only.
 //!
 //! The feeds themselves are written by hand (`feeds::render`, exact decimals, streaming), so these
 //! structs are never built: they exist so that the document reads like the contract, field by
-//! field, with the contract's words as descriptions. `openapi::strict` then requires every
+//! field, with the contract's words as descriptions. `openapi::document` then requires every
 //! property (a missing value is `null`, never an absent key) and forbids any other, and a test
 //! validates real demo feeds against the result, so the document and the feeds cannot drift.
 //!

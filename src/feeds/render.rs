@@ -1,4 +1,4 @@
-//! Writes the items of FEEDS.md as JSON, in the contract's key order. Both feeds use the same
+//! Writes the items of docs/feeds.md as JSON, in the contract's key order. Both feeds use the same
 //! writers for the unit object and the deal object.
 //!
 //! The writer is hand-rolled rather than serde-derived so that numeric text from PostgreSQL goes

@@ -143,7 +143,7 @@ pub async fn reveal(db: &PgPool, key: &SecretKey, owner: Owner, feed_id: i64) ->
     )
     .fetch_optional(db)
     .await?
-    .ok_or_else(|| active_not_found(feed_id))?;
+    .ok_or_else(|| Error::not_found(format!("active feed {feed_id}")))?;
     key.open(&sealed).ok_or_else(|| {
         Error::Config(format!(
             "DOMOFEED_SECRET_KEY: the link of feed {feed_id} was sealed with another secret key \
@@ -154,18 +154,11 @@ pub async fn reveal(db: &PgPool, key: &SecretKey, owner: Owner, feed_id: i64) ->
 
 /// The feeds of one account, or of all, by account and id.
 pub async fn list(db: &PgPool, account_id: Option<i64>) -> Result<Vec<FeedInfo>> {
-    Ok(sqlx::query_as!(
-        FeedInfo,
-        r#"select id, account_id, kind as "kind: FeedKind", name, house_ids,
-                  allowed_networks::text[] as "allowed_networks!", dt_created, dt_revoked,
-                  dt_last_used
-             from feeds
-            where ($1::bigint is null or account_id = $1)
-            order by account_id, id"#,
-        account_id,
-    )
-    .fetch_all(db)
-    .await?)
+    Ok(listed(db, account_id)
+        .await?
+        .into_iter()
+        .map(|(info, _)| info)
+        .collect())
 }
 
 /// An account's feeds, oldest first, each with its URL while it is active and `key` opens its
@@ -176,13 +169,28 @@ pub async fn list_with_urls(
     public_url: &Url,
     account_id: i64,
 ) -> Result<Vec<(FeedInfo, Option<String>)>> {
+    Ok(listed(db, Some(account_id))
+        .await?
+        .into_iter()
+        .map(|(info, sealed)| {
+            let url = key
+                .filter(|_| info.is_active())
+                .and_then(|key| key.open(&sealed))
+                .map(|token| feed_url(public_url, info.id, &token));
+            (info, url)
+        })
+        .collect())
+}
+
+/// Feeds with their sealed tokens, by account and id.
+async fn listed(db: &PgPool, account_id: Option<i64>) -> Result<Vec<(FeedInfo, Vec<u8>)>> {
     let rows = sqlx::query!(
         r#"select id, account_id, kind as "kind: FeedKind", name, house_ids,
                   allowed_networks::text[] as "allowed_networks!", dt_created, dt_revoked,
                   dt_last_used, token_sealed
              from feeds
-            where account_id = $1
-            order by id"#,
+            where ($1::bigint is null or account_id = $1)
+            order by account_id, id"#,
         account_id,
     )
     .fetch_all(db)
@@ -190,10 +198,6 @@ pub async fn list_with_urls(
     Ok(rows
         .into_iter()
         .map(|row| {
-            let url = key
-                .filter(|_| row.dt_revoked.is_none())
-                .and_then(|key| key.open(&row.token_sealed))
-                .map(|token| feed_url(public_url, row.id, &token));
             let info = FeedInfo {
                 id: row.id,
                 account_id: row.account_id,
@@ -205,7 +209,7 @@ pub async fn list_with_urls(
                 dt_revoked: row.dt_revoked,
                 dt_last_used: row.dt_last_used,
             };
-            (info, url)
+            (info, row.token_sealed)
         })
         .collect())
 }
@@ -230,40 +234,16 @@ pub async fn rotate(
     feed_id: i64,
 ) -> Result<(FeedInfo, Token)> {
     let token = Token::generate();
-    let digest = token.sha256();
-    let feed = sqlx::query_as!(
-        FeedInfo,
-        r#"update feeds set token_sha256 = $3, token_sealed = $4
-            where id = $2 and ($1::bigint is null or account_id = $1) and dt_revoked is null
-           returning id, account_id, kind as "kind: FeedKind", name, house_ids,
-                     allowed_networks::text[] as "allowed_networks!", dt_created, dt_revoked,
-                     dt_last_used"#,
-        owner.account(),
-        feed_id,
-        &digest[..],
-        key.seal(&token),
-    )
-    .fetch_optional(db)
-    .await?
-    .ok_or_else(|| active_not_found(feed_id))?;
-    Ok((feed, token))
+    let update = Update::Token {
+        sha256: token.sha256(),
+        sealed: key.seal(&token),
+    };
+    Ok((update.apply(db, owner, feed_id).await?, token))
 }
 
 /// Revokes a feed for good: its URL answers 404 from now on.
 pub async fn revoke(db: &PgPool, owner: Owner, feed_id: i64) -> Result<FeedInfo> {
-    sqlx::query_as!(
-        FeedInfo,
-        r#"update feeds set dt_revoked = now()
-            where id = $2 and ($1::bigint is null or account_id = $1) and dt_revoked is null
-           returning id, account_id, kind as "kind: FeedKind", name, house_ids,
-                     allowed_networks::text[] as "allowed_networks!", dt_created, dt_revoked,
-                     dt_last_used"#,
-        owner.account(),
-        feed_id,
-    )
-    .fetch_optional(db)
-    .await?
-    .ok_or_else(|| active_not_found(feed_id))
+    Update::Revoke.apply(db, owner, feed_id).await
 }
 
 /// Limits an active feed to clients from `networks` (empty: any address).
@@ -273,25 +253,48 @@ pub async fn set_allowed_networks(
     feed_id: i64,
     networks: &[IpNet],
 ) -> Result<FeedInfo> {
-    let texts: Vec<String> = networks.iter().map(IpNet::to_string).collect();
-    sqlx::query_as!(
-        FeedInfo,
-        r#"update feeds set allowed_networks = $3::text[]::cidr[]
-            where id = $2 and ($1::bigint is null or account_id = $1) and dt_revoked is null
-           returning id, account_id, kind as "kind: FeedKind", name, house_ids,
-                     allowed_networks::text[] as "allowed_networks!", dt_created, dt_revoked,
-                     dt_last_used"#,
-        owner.account(),
-        feed_id,
-        &texts,
-    )
-    .fetch_optional(db)
-    .await?
-    .ok_or_else(|| active_not_found(feed_id))
+    let networks = networks.iter().map(IpNet::to_string).collect();
+    Update::Networks(networks).apply(db, owner, feed_id).await
 }
 
-fn active_not_found(feed_id: i64) -> Error {
-    Error::not_found(format!("active feed {feed_id}"))
+/// One change to an active feed.
+enum Update {
+    Token { sha256: [u8; 32], sealed: Vec<u8> },
+    Revoke,
+    Networks(Vec<String>),
+}
+
+impl Update {
+    /// The change in one statement that also checks the owner and that the feed is active, and
+    /// returns the feed as it is now.
+    async fn apply(self, db: &PgPool, owner: Owner, feed_id: i64) -> Result<FeedInfo> {
+        let (sha256, sealed, revoke, networks) = match self {
+            Update::Token { sha256, sealed } => (Some(sha256.to_vec()), Some(sealed), false, None),
+            Update::Revoke => (None, None, true, None),
+            Update::Networks(networks) => (None, None, false, Some(networks)),
+        };
+        sqlx::query_as!(
+            FeedInfo,
+            r#"update feeds
+                  set token_sha256 = coalesce($3, token_sha256),
+                      token_sealed = coalesce($4, token_sealed),
+                      dt_revoked = case when $5 then now() end,
+                      allowed_networks = coalesce($6::text[]::cidr[], allowed_networks)
+                where id = $2 and ($1::bigint is null or account_id = $1) and dt_revoked is null
+               returning id, account_id, kind as "kind: FeedKind", name, house_ids,
+                         allowed_networks::text[] as "allowed_networks!", dt_created, dt_revoked,
+                         dt_last_used"#,
+            owner.account(),
+            feed_id,
+            sha256,
+            sealed,
+            revoke,
+            networks.as_deref(),
+        )
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("active feed {feed_id}")))
+    }
 }
 
 /// One line of a feed's access log.
