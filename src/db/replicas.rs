@@ -209,13 +209,13 @@ async fn check(pool: &PgPool, max_lag: Duration) -> std::result::Result<(), Stri
     // Not in recovery: a promoted standby (or a primary named as a replica) is never behind.
     let lag = tokio::time::timeout(
         ATTEMPT,
-        sqlx::query_scalar::<_, Option<f64>>(
-            "select case
-                      when not pg_is_in_recovery() then 0
-                      when pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
-                           and exists (select 1 from pg_stat_wal_receiver) then 0
-                      else extract(epoch from now() - pg_last_xact_replay_timestamp())
-                    end::float8",
+        sqlx::query_scalar!(
+            r#"select case
+                        when not pg_is_in_recovery() then 0
+                        when pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+                             and exists (select 1 from pg_stat_wal_receiver) then 0
+                        else extract(epoch from now() - pg_last_xact_replay_timestamp())
+                      end::float8 as "lag_seconds""#
         )
         .fetch_one(pool),
     )
