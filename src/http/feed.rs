@@ -46,7 +46,17 @@ async fn feed(
         .await?;
     let client = client_addr(peer, &headers, &state.settings.trusted_proxies);
     let log = AccessLog::start(&state.recorder, &feed, client);
-    match deliver(&state, feed, client, query.as_deref().unwrap_or(""), log).await {
+    let url = links::feed_url_of_segment(&state.settings.public_url, &segment);
+    match deliver(
+        &state,
+        feed,
+        client,
+        query.as_deref().unwrap_or(""),
+        url,
+        log,
+    )
+    .await
+    {
         Ok(response) => Ok(response),
         Err((e, log)) => {
             let response = e.into_response();
@@ -62,9 +72,11 @@ async fn deliver(
     feed: Feed,
     client: std::net::IpAddr,
     query: &str,
+    url: String,
     log: AccessLog,
 ) -> std::result::Result<Response, (Error, AccessLog)> {
     let started = std::time::Instant::now();
+    let query_text = query;
     let checked = (|| {
         if !feed.allows(client) {
             return Err(Error::Forbidden(format!(
@@ -72,9 +84,14 @@ async fn deliver(
             )));
         }
         state.limits.admit(feed.id)?;
-        let request = match feed.kind {
-            FeedKind::Deals => stream::Request::Deals(filter::parse_deals(query)?),
-            FeedKind::Units => stream::Request::Units(filter::parse_units(query)?),
+        let query = match feed.kind {
+            FeedKind::Deals => stream::Query::Deals(filter::parse_deals(query)?),
+            FeedKind::Units => stream::Query::Units(filter::parse_units(query)?),
+        };
+        let request = stream::Request {
+            query,
+            url,
+            raw_query: query_text.to_owned(),
         };
         let slot = state.limits.build_slot()?;
         Ok((request, slot))
@@ -98,5 +115,8 @@ async fn deliver(
         send_timeout: state.settings.send_timeout,
         log,
     };
-    Ok(stream::body(tx, feed, request, delivery).into_response())
+    match stream::respond(tx, feed, request, delivery).await {
+        Ok(body) => Ok(body.into_response()),
+        Err((e, delivery)) => Err((e, delivery.log)),
+    }
 }
