@@ -51,6 +51,8 @@ pub struct RawSettings {
     #[serde(default, deserialize_with = "text_or_number")]
     pub shutdown_grace: Option<String>,
     pub trusted_proxies: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub tombstone_days: Option<String>,
 }
 
 /// The database: every command.
@@ -144,6 +146,9 @@ pub struct ServerArgs {
     /// Proxies whose X-Forwarded-For is believed, CIDRs joined by commas [default: none]
     #[arg(long, env = "DOMOFEED_TRUSTED_PROXIES")]
     pub trusted_proxies: Option<String>,
+    /// Days the server keeps deletions for the feeds' `deleted` lists [default: 400]
+    #[arg(long, env = "DOMOFEED_TOMBSTONE_DAYS")]
+    pub tombstone_days: Option<String>,
 }
 
 /// Sets each field of `raw` that the group gives (flags and environment win over the file).
@@ -166,7 +171,7 @@ onto!(PublicUrlArgs: public_url);
 onto!(KeyArgs: secret_key, secret_key_file);
 onto!(ServerArgs: read_database_url, max_replica_lag, pool_size, acquire_timeout,
       statement_timeout, max_feed_builds, feed_rate_per_minute, send_timeout, shutdown_grace,
-      trusted_proxies);
+      trusted_proxies, tombstone_days);
 
 /// Validated settings.
 #[derive(Clone)]
@@ -189,6 +194,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Peers whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<IpNet>,
+    /// Tombstones older than this many days are pruned.
+    pub tombstone_days: u32,
 }
 
 impl Settings {
@@ -280,6 +287,12 @@ impl Settings {
             trusted_proxies: parse_networks(
                 "DOMOFEED_TRUSTED_PROXIES",
                 raw.trusted_proxies.as_deref().unwrap_or(""),
+            )?,
+            tombstone_days: parse_number(
+                "DOMOFEED_TOMBSTONE_DAYS",
+                raw.tombstone_days.as_deref(),
+                400,
+                1..=36_500,
             )?,
         })
     }
@@ -429,6 +442,7 @@ impl fmt::Debug for Settings {
             .field("send_timeout", &self.send_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("tombstone_days", &self.tombstone_days)
             .finish()
     }
 }

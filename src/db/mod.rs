@@ -1,5 +1,7 @@
-//! The database: connecting (and creating the database when missing) and migrations.
+//! The database: connecting (and creating the database when missing), migrations, read replicas
+//! and the server's own housekeeping (`prune`).
 
+pub mod prune;
 pub mod replicas;
 
 use std::time::Duration;

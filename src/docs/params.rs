@@ -73,4 +73,16 @@ pub struct FeedQuery {
     /// Date-times are `YYYY-MM-DD HH:mm:ss` whatever this says.
     #[param(max_length = 32, example = "YYYY-MM-DD")]
     pub date_format: Option<String>,
+    /// Both feeds: at most this many items (1–10,000), in id order, with every filter applied;
+    /// `meta.next` is then the URL of the next page, or null on the last one.
+    #[param(pattern = r"^[0-9]+$", example = "1000")]
+    pub limit: Option<String>,
+    /// Both feeds: only items with `id` above this one (the previous page's last id; `meta.next`
+    /// sets it). `deleted` comes whole on the page without `after_id` and is `[]` on the others.
+    #[param(pattern = r"^[0-9]+$", example = "58213")]
+    pub after_id: Option<String>,
+    /// Both feeds: `1` makes a parameter the feed does not know a 400 naming it (instead of
+    /// ignoring it), so that a misspelled filter cannot turn into a full dump.
+    #[param(pattern = r"^[01]$")]
+    pub strict: Option<String>,
 }

@@ -55,6 +55,8 @@ pub struct FeedQuery<F> {
     pub filter: F,
     pub date_format: DateFormat,
     pub page: Page,
+    /// `strict=1`: parameters the feed does not know were refused (so none was ignored).
+    pub strict: bool,
     pub ignored_params: Vec<String>,
 }
 
@@ -220,6 +222,7 @@ impl Params {
             filter,
             date_format,
             page,
+            strict,
             ignored_params: unknown,
         })
     }
@@ -452,6 +455,9 @@ impl<F: ToQuery> FeedQuery<F> {
         out.number("limit", self.page.limit);
         if let Some(after_id) = self.page.after_id {
             out.0.append_pair("after_id", &after_id.to_string());
+        }
+        if self.strict {
+            out.0.append_pair("strict", "1");
         }
         out.0.finish()
     }

@@ -78,7 +78,9 @@ fn with_retry_after(mut response: Response, seconds: u64) -> Response {
     response
 }
 
-/// Errors that say "no database right now" rather than "this request is wrong".
+/// Errors that say "no database right now" rather than "this request is wrong": no connection,
+/// a server shutting down (57P…), a lost connection (08…), or a statement cancelled by
+/// `DOMOFEED_STATEMENT_TIMEOUT` (57014: the database was too busy to answer in time).
 fn is_unavailable(e: &sqlx::Error) -> bool {
     matches!(
         e,
@@ -86,5 +88,7 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
-    ) || matches!(e, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")))
+    ) || matches!(e, sqlx::Error::Database(db) if db.code().is_some_and(|c| {
+        c.starts_with("57P") || c.starts_with("08") || c == "57014"
+    }))
 }

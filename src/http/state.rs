@@ -8,7 +8,7 @@ use tokio::task::JoinHandle;
 use super::Limits;
 use crate::{
     config::Settings,
-    db::replicas::Reads,
+    db::{prune, replicas::Reads},
     links::{
         recorder::{self, Batching, Recorder, RecorderTask},
         SecretKey,
@@ -35,13 +35,14 @@ pub struct AppState {
     pub draining: Arc<AtomicBool>,
 }
 
-/// The state with its background tasks running: the access-record writer and the replica
-/// checks. `http::serve_on` stops them when the server ends, the writer after it has written
+/// The state with its background tasks running: the access-record writer, the replica checks
+/// and the pruning of old tombstones. `http::serve_on` stops them when the server ends, the writer after it has written
 /// what it holds.
 pub struct App {
     pub state: AppState,
     recorder: RecorderTask,
     replica_checks: Option<JoinHandle<()>>,
+    pruning: JoinHandle<()>,
 }
 
 impl App {
@@ -51,6 +52,7 @@ impl App {
         let reads = Reads::new(db.clone(), &settings)?;
         reads.check_all().await;
         let replica_checks = reads.spawn_checks();
+        let pruning = prune::spawn(db.clone(), settings.tombstone_days);
         let (recorder, task) = recorder::start(db.clone(), Batching::default());
         let key = settings
             .secret_key()
@@ -69,14 +71,16 @@ impl App {
             state,
             recorder: task,
             replica_checks,
+            pruning,
         })
     }
 
-    /// Stops the replica checks and writes the access records still waiting.
+    /// Stops the replica checks and the pruning, and writes the access records still waiting.
     pub(super) async fn stop(self) {
         if let Some(checks) = self.replica_checks {
             checks.abort();
         }
+        self.pruning.abort();
         drop(self.state);
         self.recorder.close().await;
     }

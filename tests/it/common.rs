@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use chrono::{DateTime, Utc};
 use domofeed::{
     config::{RawSettings, Settings},
+    db::{self, Purpose},
     http::{serve_on, App},
     links::{self, FeedKind, NewFeed, SecretKey},
 };
@@ -84,8 +85,9 @@ impl TestApp {
         TestApp::spawn_with(pool, RawSettings::default()).await
     }
 
-    /// A server with these settings (over the defaults) on a free port. Unless set, its public
-    /// URL is its real address and its secret key is `TestApp::key`, so links it shows work.
+    /// A server with these settings (over the defaults) on a free port, on the test's database
+    /// through a pool of its own. Unless set, its public URL is its real address and its secret
+    /// key is `TestApp::key`, so links it shows work.
     pub async fn spawn_with(pool: PgPool, raw: RawSettings) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
@@ -93,6 +95,7 @@ impl TestApp {
             .map(|_| format!("{:02x}", rand::random::<u8>()))
             .collect();
         let settings = Settings::from_raw(RawSettings {
+            database_url: raw.database_url.clone().or(Some(test_database_url(&pool))),
             bind: Some("127.0.0.1:0".into()),
             feed_rate_per_minute: raw.feed_rate_per_minute.clone().or(Some("100000".into())),
             public_url: raw.public_url.clone().or(Some(format!("http://{address}"))),
@@ -101,7 +104,10 @@ impl TestApp {
         })
         .unwrap();
         let key = settings.secret_key().unwrap();
-        let app = App::start(pool.clone(), settings).await.unwrap();
+        // The server's own pool, made as production makes it (statement timeouts included);
+        // `pool` stays the test's, for fixtures and checks.
+        let server_pool = db::connect(&settings, Purpose::Server).await.unwrap();
+        let app = App::start(server_pool, settings).await.unwrap();
         tokio::spawn(async move {
             serve_on(listener, app, std::future::pending())
                 .await

@@ -81,6 +81,9 @@ async fn feeds_and_errors_match_the_openapi_document(pool: PgPool) {
         "flat_ids",
         "ids",
         "date_format",
+        "limit",
+        "after_id",
+        "strict",
     ] {
         assert!(
             parameters.contains(&name),

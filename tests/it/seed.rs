@@ -578,6 +578,22 @@ mod holds_together {
             .await
             .unwrap();
         assert_eq!(n, 0, "unit timestamps");
+        // The item times of migration 0005: a deal is never older than its unit; a units-feed
+        // item is as new as its unit or its active deal, whichever changed last.
+        zero(
+            &db,
+            "deal older than its unit",
+            "select count(*) from deals d join units u on u.id = d.unit_id where d.dt_updated < u.dt_updated",
+        )
+        .await;
+        zero(
+            &db,
+            "units-feed item time other than the later of the unit and its active deal",
+            "select count(*) from units u
+              where u.dt_item_updated is distinct from greatest(u.dt_updated,
+                    (select max(d.dt_updated) from deals d where d.unit_id = u.id and d.is_active))",
+        )
+        .await;
         zero(
             &db,
             "participant, client or payment outside its deal's time",

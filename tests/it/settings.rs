@@ -682,6 +682,8 @@ async fn each_kind_gets_the_builder_controls_of_its_filters(pool: PgPool) {
             "only_active",
             "flat_ids",
             "date_format",
+            "limit",
+            "strict",
         ]
     );
     assert_eq!(
@@ -693,6 +695,8 @@ async fn each_kind_gets_the_builder_controls_of_its_filters(pool: PgPool) {
             "dt_updated_to",
             "dt_updated_last_days",
             "date_format",
+            "limit",
+            "strict",
         ]
     );
     // Stages by name, only the account's own.

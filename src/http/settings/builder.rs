@@ -34,6 +34,11 @@ pub fn builder(feed: &FeedInfo, url: &str, stages: &[Stage]) -> Markup {
                     span.example { "Сегодня: " output { } }
                 }
                 datalist #date-formats { @for f in DATE_FORMATS { option value=(f) {} } }
+                label.paging {
+                    "По страницам: не больше N позиций в ответе (limit, до 10 000); ссылка на следующую страницу — в meta.next"
+                    input type="number" min="1" max="10000" step="1" data-param="limit" placeholder="все сразу";
+                }
+                label.check { input type="checkbox" data-param="strict" value="1"; " Строгий режим (strict=1): неизвестный параметр — ошибка 400, а не пропуск" }
             }
             // Stays in sight at the bottom of the window while the controls scroll past.
             div.result {
