@@ -51,6 +51,8 @@ pub struct RawSettings {
     #[serde(default, deserialize_with = "text_or_number")]
     pub shutdown_grace: Option<String>,
     pub trusted_proxies: Option<String>,
+    pub data_dir: Option<String>,
+    pub pg_bindir: Option<String>,
 }
 
 /// The database: every command.
@@ -146,6 +148,17 @@ pub struct ServerArgs {
     pub trusted_proxies: Option<String>,
 }
 
+/// `demo`'s own PostgreSQL cluster, for when there is no database to use (`db::cluster`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClusterArgs {
+    /// Directory of demo's own PostgreSQL cluster [default: ~/.local/share/domofeed/pg; as root: /var/lib/domofeed/pg]
+    #[arg(long, env = "DOMOFEED_DATA_DIR")]
+    pub data_dir: Option<String>,
+    /// Directory of the PostgreSQL programs (initdb, pg_ctl, postgres) for that cluster [default: pg_config --bindir, then the usual places]
+    #[arg(long, env = "DOMOFEED_PG_BINDIR")]
+    pub pg_bindir: Option<String>,
+}
+
 /// Sets each field of `raw` that the group gives (flags and environment win over the file).
 macro_rules! onto {
     ($group:ty: $($field:ident),+) => {
@@ -167,11 +180,15 @@ onto!(KeyArgs: secret_key, secret_key_file);
 onto!(ServerArgs: read_database_url, max_replica_lag, pool_size, acquire_timeout,
       statement_timeout, max_feed_builds, feed_rate_per_minute, send_timeout, shutdown_grace,
       trusted_proxies);
+onto!(ClusterArgs: data_dir, pg_bindir);
 
 /// Validated settings.
 #[derive(Clone)]
 pub struct Settings {
     pub database_url: Url,
+    /// Whether `DATABASE_URL` came from the file, the environment or a flag. When it did not,
+    /// and the default does not answer, `demo` brings its own PostgreSQL.
+    pub database_url_given: bool,
     /// Hot standbys that feed requests read from; empty: the primary serves them.
     pub read_database_urls: Vec<Url>,
     /// A replica further behind the primary than this is left until it catches up.
@@ -189,6 +206,11 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Peers whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<IpNet>,
+    /// Where `demo`'s own PostgreSQL cluster lives; `None`: the default of `db::cluster`, which
+    /// depends on the user it runs as.
+    pub data_dir: Option<PathBuf>,
+    /// Where that cluster's programs are; `None`: searched (`db::cluster`).
+    pub pg_bindir: Option<PathBuf>,
 }
 
 impl Settings {
@@ -210,6 +232,7 @@ impl Settings {
     }
 
     pub fn from_raw(raw: RawSettings) -> Result<Self> {
+        let database_url_given = raw.database_url.is_some();
         let database_url = raw.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL);
         let database_url = Url::parse(database_url)
             .ok()
@@ -251,6 +274,7 @@ impl Settings {
             .transpose()?;
         Ok(Settings {
             database_url,
+            database_url_given,
             read_database_urls,
             max_replica_lag: seconds("DOMOFEED_MAX_REPLICA_LAG", raw.max_replica_lag, 30)?,
             bind,
@@ -281,6 +305,8 @@ impl Settings {
                 "DOMOFEED_TRUSTED_PROXIES",
                 raw.trusted_proxies.as_deref().unwrap_or(""),
             )?,
+            data_dir: directory("DOMOFEED_DATA_DIR", raw.data_dir)?,
+            pg_bindir: directory("DOMOFEED_PG_BINDIR", raw.pg_bindir)?,
         })
     }
 
@@ -383,6 +409,16 @@ pub fn parse_networks(name: &str, text: &str) -> Result<Vec<IpNet>> {
         .collect()
 }
 
+/// A directory path; an empty one is a mistake (it would mean the current directory).
+fn directory(name: &str, text: Option<String>) -> Result<Option<PathBuf>> {
+    match text {
+        Some(text) if text.trim().is_empty() => Err(Error::Config(format!(
+            "{name}: expected a directory, got an empty value"
+        ))),
+        text => Ok(text.map(PathBuf::from)),
+    }
+}
+
 fn seconds(name: &str, text: Option<String>, default: u64) -> Result<Duration> {
     parse_number(name, text.as_deref(), default, 1..=86_400).map(Duration::from_secs)
 }
@@ -408,6 +444,7 @@ impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
             .field("database_url", &redact_url(&self.database_url))
+            .field("database_url_given", &self.database_url_given)
             .field(
                 "read_database_urls",
                 &self
@@ -429,6 +466,8 @@ impl fmt::Debug for Settings {
             .field("send_timeout", &self.send_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("data_dir", &self.data_dir)
+            .field("pg_bindir", &self.pg_bindir)
             .finish()
     }
 }
