@@ -15,6 +15,7 @@ mod hardening_process;
 mod metrics;
 mod openapi;
 mod operations;
+mod private_db;
 mod process;
 mod replicas;
 mod seed;
