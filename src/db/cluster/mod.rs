@@ -51,31 +51,20 @@ impl PrivateCluster {
         let data_dir = settings.data_dir.clone();
         let bindir = settings.pg_bindir.clone();
         let (control, created) = blocking(move || Control::prepare(data_dir, bindir)).await?;
-        if blocking({
+        let left_running = blocking({
             let control = control.clone();
             move || Ok(control.is_running())
         })
-        .await?
-        {
-            let port = control.running_port()?;
-            let lock = take_lock(port).await?.ok_or_else(|| control.in_use(port))?;
-            tracing::info!(
-                port,
-                "took over the private cluster a previous demo left running"
-            );
-            return Ok(PrivateCluster {
-                control,
-                port,
-                created,
-                lock: Some(lock),
-                running: true,
-            });
-        }
-        let port = blocking({
-            let control = control.clone();
-            move || control.start_on_free_port()
-        })
         .await?;
+        let port = if left_running {
+            control.running_port()?
+        } else {
+            blocking({
+                let control = control.clone();
+                move || control.start_on_free_port()
+            })
+            .await?
+        };
         let mut cluster = PrivateCluster {
             control,
             port,
@@ -86,10 +75,13 @@ impl PrivateCluster {
         match take_lock(port).await? {
             Some(lock) => cluster.lock = Some(lock),
             None => {
-                // Someone started a demo on it in the same instant: it is theirs.
+                // Another demo uses it: it is theirs to stop.
                 cluster.running = false;
                 return Err(cluster.control.in_use(port));
             }
+        }
+        if left_running {
+            tracing::info!(port, "took over the cluster a demo that died left running");
         }
         Ok(cluster)
     }
@@ -149,11 +141,11 @@ impl Control {
     /// Finds the programs, makes the directory usable by the cluster's owner, and `initdb`s it
     /// when it holds no cluster yet (`true`: it was made now).
     fn prepare(data_dir: Option<PathBuf>, bindir: Option<PathBuf>) -> Result<(Control, bool)> {
-        let owner = Owner::detect()?;
+        let root = owner::running_as_root();
         let dir = match data_dir {
             Some(dir) => std::path::absolute(&dir)
                 .map_err(|e| Error::Config(format!("DOMOFEED_DATA_DIR: {}: {e}", dir.display())))?,
-            None => default_dir(owner)?,
+            None => default_dir(root)?,
         };
         let dir_text = dir.to_str().ok_or_else(|| {
             Error::Config(format!(
@@ -166,6 +158,8 @@ impl Control {
             .ok()
             .map(|text| text.trim().to_string());
         let programs = Programs::find(bindir.as_deref(), major.as_deref())?;
+        // After the programs: their package makes the postgres user.
+        let owner = if root { Owner::postgres()? } else { Owner::Me };
         let control = Control {
             dir,
             dir_quoted,
@@ -201,7 +195,7 @@ impl Control {
                 "neither empty nor a PostgreSQL cluster; give a new or an empty directory",
             ));
         }
-        if !self.owner.is_root_run() {
+        if matches!(self.owner, Owner::Me) {
             return Ok(());
         }
         // initdb itself makes it private (0700).
@@ -405,8 +399,8 @@ impl Control {
 
 /// `~/.local/share/domofeed/pg` (or under `XDG_DATA_HOME`; `~/Library/Application Support` on
 /// macOS); `ROOT_DATA_DIR` for root, whose home the `postgres` user cannot enter.
-fn default_dir(owner: Owner) -> Result<PathBuf> {
-    if owner.is_root_run() {
+fn default_dir(root: bool) -> Result<PathBuf> {
+    if root {
         return Ok(ROOT_DATA_DIR.into());
     }
     let absolute = |name: &str| {

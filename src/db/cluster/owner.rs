@@ -18,11 +18,8 @@ pub enum Owner {
 }
 
 impl Owner {
-    /// `Me`, or `Postgres` when this process runs as root.
-    pub fn detect() -> Result<Owner> {
-        if id(&["-u"]) != Some(0) {
-            return Ok(Owner::Me);
-        }
+    /// The `postgres` system user, for a `demo` run as root.
+    pub fn postgres() -> Result<Owner> {
         match (id(&["-u", "postgres"]), id(&["-g", "postgres"])) {
             (Some(uid), Some(gid)) => Ok(Owner::Postgres { uid, gid }),
             _ => Err(Error::Unavailable(
@@ -31,10 +28,6 @@ impl Owner {
                     .into(),
             )),
         }
-    }
-
-    pub fn is_root_run(self) -> bool {
-        matches!(self, Owner::Postgres { .. })
     }
 
     /// `program` to be run as this owner: no input, English messages (they are read back), and
@@ -65,6 +58,11 @@ impl Owner {
         let _ = path;
         Ok(())
     }
+}
+
+/// Root's cluster runs as `Owner::postgres`.
+pub fn running_as_root() -> bool {
+    id(&["-u"]) == Some(0)
 }
 
 /// A number `id ARGS` prints (`id` asks the system's user database, as everything else does).
