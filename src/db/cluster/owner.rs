@@ -55,7 +55,6 @@ impl Owner {
         if let Owner::Postgres { uid, gid } = self {
             std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
         }
-        let _ = path;
         Ok(())
     }
 }
