@@ -53,6 +53,8 @@ pub struct RawSettings {
     pub trusted_proxies: Option<String>,
     #[serde(default, deserialize_with = "text_or_number")]
     pub tombstone_days: Option<String>,
+    pub data_dir: Option<String>,
+    pub pg_bindir: Option<String>,
 }
 
 /// The database: every command.
@@ -151,6 +153,17 @@ pub struct ServerArgs {
     pub tombstone_days: Option<String>,
 }
 
+/// `demo`'s own PostgreSQL cluster, for when there is no database to use (`db::cluster`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClusterArgs {
+    /// Directory of demo's own PostgreSQL cluster [default: ~/.local/share/domofeed/pg; as root: /var/lib/domofeed/pg]
+    #[arg(long, env = "DOMOFEED_DATA_DIR")]
+    pub data_dir: Option<String>,
+    /// Directory of the PostgreSQL programs (initdb, pg_ctl, postgres) for that cluster [default: pg_config --bindir, then the usual places]
+    #[arg(long, env = "DOMOFEED_PG_BINDIR")]
+    pub pg_bindir: Option<String>,
+}
+
 /// Sets each field of `raw` that the group gives (flags and environment win over the file).
 macro_rules! onto {
     ($group:ty: $($field:ident),+) => {
@@ -172,11 +185,15 @@ onto!(KeyArgs: secret_key, secret_key_file);
 onto!(ServerArgs: read_database_url, max_replica_lag, pool_size, acquire_timeout,
       statement_timeout, max_feed_builds, feed_rate_per_minute, send_timeout, shutdown_grace,
       trusted_proxies, tombstone_days);
+onto!(ClusterArgs: data_dir, pg_bindir);
 
 /// Validated settings.
 #[derive(Clone)]
 pub struct Settings {
     pub database_url: Url,
+    /// Whether `DATABASE_URL` came from the file, the environment or a flag. When it did not,
+    /// and the default does not answer, `demo` brings its own PostgreSQL.
+    pub database_url_given: bool,
     /// Hot standbys that feed requests read from; empty: the primary serves them.
     pub read_database_urls: Vec<Url>,
     /// A replica further behind the primary than this is left until it catches up.
@@ -196,6 +213,11 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// Tombstones older than this many days are pruned.
     pub tombstone_days: u32,
+    /// Where `demo`'s own PostgreSQL cluster lives; `None`: the default of `db::cluster`, which
+    /// depends on the user it runs as.
+    pub data_dir: Option<PathBuf>,
+    /// Where that cluster's programs are; `None`: searched (`db::cluster`).
+    pub pg_bindir: Option<PathBuf>,
 }
 
 impl Settings {
@@ -217,6 +239,7 @@ impl Settings {
     }
 
     pub fn from_raw(raw: RawSettings) -> Result<Self> {
+        let database_url_given = raw.database_url.is_some();
         let database_url = raw.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL);
         let database_url = Url::parse(database_url)
             .ok()
@@ -258,6 +281,7 @@ impl Settings {
             .transpose()?;
         Ok(Settings {
             database_url,
+            database_url_given,
             read_database_urls,
             max_replica_lag: seconds("DOMOFEED_MAX_REPLICA_LAG", raw.max_replica_lag, 30)?,
             bind,
@@ -294,6 +318,8 @@ impl Settings {
                 400,
                 1..=36_500,
             )?,
+            data_dir: directory("DOMOFEED_DATA_DIR", raw.data_dir)?,
+            pg_bindir: directory("DOMOFEED_PG_BINDIR", raw.pg_bindir)?,
         })
     }
 
@@ -396,6 +422,16 @@ pub fn parse_networks(name: &str, text: &str) -> Result<Vec<IpNet>> {
         .collect()
 }
 
+/// A directory path; an empty one is a mistake (it would mean the current directory).
+fn directory(name: &str, text: Option<String>) -> Result<Option<PathBuf>> {
+    match text {
+        Some(text) if text.trim().is_empty() => Err(Error::Config(format!(
+            "{name}: expected a directory, got an empty value"
+        ))),
+        text => Ok(text.map(PathBuf::from)),
+    }
+}
+
 fn seconds(name: &str, text: Option<String>, default: u64) -> Result<Duration> {
     parse_number(name, text.as_deref(), default, 1..=86_400).map(Duration::from_secs)
 }
@@ -421,6 +457,7 @@ impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
             .field("database_url", &redact_url(&self.database_url))
+            .field("database_url_given", &self.database_url_given)
             .field(
                 "read_database_urls",
                 &self
@@ -443,6 +480,8 @@ impl fmt::Debug for Settings {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("tombstone_days", &self.tombstone_days)
+            .field("data_dir", &self.data_dir)
+            .field("pg_bindir", &self.pg_bindir)
             .finish()
     }
 }

@@ -12,7 +12,7 @@ pub mod admin;
 pub mod cli;
 /// Settings from defaults, `config/domofeed.toml`, the environment and CLI flags; `Debug` hides secrets.
 pub mod config;
-/// Pool, database creation, migrations, read replicas.
+/// Pool, database creation, migrations, read replicas, `demo`'s own PostgreSQL cluster.
 pub mod db;
 /// The feed API described: the OpenAPI document and the `/docs` page that renders it.
 pub mod docs;

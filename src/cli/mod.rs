@@ -15,7 +15,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::{
-    config::{BindArgs, DatabaseArgs, LinkArgs, RawSettings, ServerArgs, Settings},
+    config::{BindArgs, ClusterArgs, DatabaseArgs, LinkArgs, RawSettings, ServerArgs, Settings},
     db::{self, Purpose},
     seed::{self, SeedOptions, MAX_ACCOUNTS, MAX_UNITS},
     Result,
@@ -49,8 +49,9 @@ pub enum Command {
     Feed(feed::FeedArgs),
     /// Add, list and remove the admins who log in to the settings page
     Admin(admin::AdminArgs),
-    /// Migrate, seed a demo account when there is none, print a deals and a units feed URL, serve
-    Demo(ServeArgs),
+    /// Migrate, seed a demo account when there is none, print a deals and a units feed URL, serve;
+    /// on a PostgreSQL cluster of its own when DATABASE_URL is not set and the default does not answer
+    Demo(DemoArgs),
     /// Exit 0 when the server on DOMOFEED_BIND answers /readyz, else 1 (a container probe)
     Healthcheck(BindArgs),
 }
@@ -68,6 +69,18 @@ impl ServeArgs {
     fn onto(&self, raw: RawSettings) -> RawSettings {
         self.server.onto(self.link.onto(raw))
     }
+}
+
+/// The server's settings, and the database `demo` brings when there is none to use.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Run on demo's own PostgreSQL cluster, even when the default database answers or DATABASE_URL is set
+    #[arg(long)]
+    pub private_db: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -145,7 +158,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Feed(args) => feed::run(settings(&|raw| args.link.onto(raw))?, args.command).await,
         Command::Admin(args) => admin::run(settings(&|raw| args.onto(raw))?, args.command).await,
-        Command::Demo(args) => demo::run(settings(&|raw| args.onto(raw))?).await,
+        Command::Demo(args) => {
+            let settings = settings(&|raw| args.cluster.onto(args.serve.onto(raw)))?;
+            demo::run(settings, args.private_db).await
+        }
         Command::Healthcheck(bind) => healthcheck::run(settings(&|raw| bind.onto(raw))?.bind).await,
     }
 }

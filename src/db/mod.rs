@@ -1,6 +1,7 @@
-//! The database: connecting (and creating the database when missing), migrations, read replicas
-//! and the server's own housekeeping (`prune`).
+//! The database: connecting (and creating the database when missing), migrations, read replicas,
+//! the server's own housekeeping (`prune`), and `demo`'s own PostgreSQL cluster (`cluster`).
 
+pub mod cluster;
 pub mod prune;
 pub mod replicas;
 
@@ -52,6 +53,22 @@ pub async fn connect(settings: &Settings, purpose: Purpose) -> Result<PgPool> {
         .connect_with(options)
         .await
         .map_err(unreachable)
+}
+
+/// Whether the PostgreSQL at `url` lets us in within `limit`: a refused connection, a password
+/// it asks for, no answer in time are all a no.
+pub async fn answers(url: &url::Url, limit: Duration) -> bool {
+    match tokio::time::timeout(limit, Postgres::database_exists(url.as_str())).await {
+        Ok(Ok(_)) => true,
+        Ok(Err(e)) => {
+            tracing::debug!(database = %redact_url(url), error = %e, "does not answer");
+            false
+        }
+        Err(_) => {
+            tracing::debug!(database = %redact_url(url), "no answer in time");
+            false
+        }
+    }
 }
 
 /// A server session: every statement, and every idle transaction, is bounded.

@@ -45,7 +45,16 @@ pub struct Running {
 
 impl Running {
     /// Starts `command` and waits (at most 60 s) until it logs where it listens.
-    pub fn start(mut command: Command, log: Option<std::fs::File>) -> Running {
+    pub fn start(command: Command, log: Option<std::fs::File>) -> Running {
+        Running::start_within(command, log, Duration::from_secs(60))
+    }
+
+    /// As `start`, waiting at most `limit` (a `demo` that makes its own PostgreSQL first).
+    pub fn start_within(
+        mut command: Command,
+        log: Option<std::fs::File>,
+        limit: Duration,
+    ) -> Running {
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -85,7 +94,7 @@ impl Running {
                 }
             })
         };
-        let Ok(address) = address.recv_timeout(Duration::from_secs(60)) else {
+        let Ok(address) = address.recv_timeout(limit) else {
             let _ = child.kill();
             let _ = child.wait();
             panic!(

@@ -194,6 +194,10 @@ fn each_command_shows_its_own_options() {
         let text = help(args);
         assert!(!text.contains("--secret-key"), "{args:?}:\n{text}");
     }
+    for option in ["--private-db", "--data-dir", "--pg-bindir"] {
+        assert!(help(&["demo"]).contains(option), "demo lacks {option}");
+        assert!(!help(&["serve"]).contains(option), "serve shows {option}");
+    }
     assert!(help(&["feed", "create"]).contains("--secret-key"));
     assert!(!help(&["seed"]).contains("--bind"));
     assert!(help(&["healthcheck"]).contains("--bind"));

@@ -17,6 +17,7 @@ mod metrics;
 mod openapi;
 mod operations;
 mod paging;
+mod private_db;
 mod process;
 mod replicas;
 mod seed;
