@@ -51,6 +51,15 @@ pub struct RawSettings {
     #[serde(default, deserialize_with = "text_or_number")]
     pub shutdown_grace: Option<String>,
     pub trusted_proxies: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub header_read_timeout: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub idle_timeout: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub max_connections: Option<String>,
+    pub metrics_bind: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub max_password_checks: Option<String>,
 }
 
 /// The database: every command.
@@ -144,6 +153,21 @@ pub struct ServerArgs {
     /// Proxies whose X-Forwarded-For is believed, CIDRs joined by commas [default: none]
     #[arg(long, env = "DOMOFEED_TRUSTED_PROXIES")]
     pub trusted_proxies: Option<String>,
+    /// Seconds a client has to send a whole request head once it has begun one [default: 10]
+    #[arg(long, env = "DOMOFEED_HEADER_READ_TIMEOUT")]
+    pub header_read_timeout: Option<String>,
+    /// Seconds a connection may wait for its next request before it is closed [default: 75]
+    #[arg(long, env = "DOMOFEED_IDLE_TIMEOUT")]
+    pub idle_timeout: Option<String>,
+    /// Connections open at once; one more is closed at once [default: 512]
+    #[arg(long, env = "DOMOFEED_MAX_CONNECTIONS")]
+    pub max_connections: Option<String>,
+    /// A second address that serves only /metrics (then the main one does not) [default: none]
+    #[arg(long, env = "DOMOFEED_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+    /// Login passwords checked at once; more get a fast 503 [default: the number of cores]
+    #[arg(long, env = "DOMOFEED_MAX_PASSWORD_CHECKS")]
+    pub max_password_checks: Option<String>,
 }
 
 /// Sets each field of `raw` that the group gives (flags and environment win over the file).
@@ -166,7 +190,8 @@ onto!(PublicUrlArgs: public_url);
 onto!(KeyArgs: secret_key, secret_key_file);
 onto!(ServerArgs: read_database_url, max_replica_lag, pool_size, acquire_timeout,
       statement_timeout, max_feed_builds, feed_rate_per_minute, send_timeout, shutdown_grace,
-      trusted_proxies);
+      trusted_proxies, header_read_timeout, idle_timeout, max_connections, metrics_bind,
+      max_password_checks);
 
 /// Validated settings.
 #[derive(Clone)]
@@ -189,6 +214,17 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Peers whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<IpNet>,
+    /// Once a client has sent the first byte of a request, the rest of its head must follow
+    /// within this time.
+    pub header_read_timeout: Duration,
+    /// A connection with no request in progress is closed after this long.
+    pub idle_timeout: Duration,
+    /// Connections open at once, on the main listener.
+    pub max_connections: u32,
+    /// Where `/metrics` is served when not on `bind`.
+    pub metrics_bind: Option<SocketAddr>,
+    /// argon2 password checks at once.
+    pub max_password_checks: u32,
 }
 
 impl Settings {
@@ -280,6 +316,35 @@ impl Settings {
             trusted_proxies: parse_networks(
                 "DOMOFEED_TRUSTED_PROXIES",
                 raw.trusted_proxies.as_deref().unwrap_or(""),
+            )?,
+            header_read_timeout: seconds(
+                "DOMOFEED_HEADER_READ_TIMEOUT",
+                raw.header_read_timeout,
+                10,
+            )?,
+            idle_timeout: seconds("DOMOFEED_IDLE_TIMEOUT", raw.idle_timeout, 75)?,
+            max_connections: parse_number(
+                "DOMOFEED_MAX_CONNECTIONS",
+                raw.max_connections.as_deref(),
+                512,
+                1..=1_000_000,
+            )?,
+            metrics_bind: raw
+                .metrics_bind
+                .as_deref()
+                .map(|text| {
+                    text.parse::<SocketAddr>().map_err(|_| {
+                        Error::Config(format!(
+                            "DOMOFEED_METRICS_BIND: expected an address like 127.0.0.1:9090, got {text:?}"
+                        ))
+                    })
+                })
+                .transpose()?,
+            max_password_checks: parse_number(
+                "DOMOFEED_MAX_PASSWORD_CHECKS",
+                raw.max_password_checks.as_deref(),
+                std::thread::available_parallelism().map_or(2, |n| n.get() as u32),
+                1..=1024,
             )?,
         })
     }
@@ -429,6 +494,11 @@ impl fmt::Debug for Settings {
             .field("send_timeout", &self.send_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("metrics_bind", &self.metrics_bind)
+            .field("max_password_checks", &self.max_password_checks)
             .finish()
     }
 }

@@ -19,5 +19,6 @@ mod process;
 mod replicas;
 mod seed;
 mod settings;
+mod slow_clients;
 mod timestamps;
 mod units_feed;
