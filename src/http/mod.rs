@@ -35,9 +35,11 @@ pub use state::{App, AppState};
 
 /// All routes, with the contract's headers and a trace span per request that names the route
 /// template (never the URI: it holds the feed's token). `/metrics` is among them when
-/// `with_metrics` (it is not when it has a listener of its own).
+/// `with_metrics` (it is not when it has a listener of its own). Behind an https public URL
+/// every answer carries `Strict-Transport-Security`.
 pub fn router(state: AppState, with_metrics: bool) -> Router {
-    Router::new()
+    let state_is_https = state.settings.public_url.scheme() == "https";
+    let router = Router::new()
         .merge(feed::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -75,8 +77,21 @@ pub fn router(state: AppState, with_metrics: bool) -> Router {
         )
         // --- operations: a request id for the span (outermost) and the response header ---
         .layer(ops::propagate_request_id())
-        .layer(ops::set_request_id())
+        .layer(ops::set_request_id());
+    if state_is_https {
+        router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        ))
+    } else {
+        router
+    }
 }
+
+/// Behind an https public URL, browsers are told to use nothing else for a year. Without
+/// `includeSubDomains`: the feeds' host says nothing of its sibling hosts, which may serve plain
+/// http for good reasons; without `preload`, which is a commitment for the whole domain.
+const HSTS: &str = "max-age=31536000";
 
 /// What the `/metrics` listener (`DOMOFEED_METRICS_BIND`) serves: `/metrics`, and 404 for the
 /// rest.

@@ -12,6 +12,7 @@ mod filters;
 mod guide;
 mod hardening;
 mod hardening_process;
+mod login_attacks;
 mod metrics;
 mod openapi;
 mod operations;
