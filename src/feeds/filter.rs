@@ -3,7 +3,8 @@
 //!
 //! Rules (docs/feeds.md): lists are positive integers joined by `-` (at most 10,000); dates are strict
 //! `YYYY-MM-DD`; a `_from` after its `_to` is an error; a parameter repeated with different values
-//! is an error; parameters the feed does not know are ignored and reported.
+//! is an error; a known parameter holding NUL (`%00`) is an error; parameters the feed does not
+//! know are ignored and reported.
 
 use std::{collections::HashMap, fmt::Write as _};
 
@@ -154,6 +155,14 @@ impl Params {
         };
         let (_, value, other, known) = &mut self.pairs[i];
         *known = true;
+        // PostgreSQL's text cannot hold NUL: refused here, by name, rather than by the database
+        // after the answer has begun.
+        if value.contains('\0') || other.as_ref().is_some_and(|o| o.contains('\0')) {
+            return Err(Error::bad_request(
+                name,
+                "may not hold the NUL character (%00)",
+            ));
+        }
         if let Some(other) = other {
             return Err(Error::bad_request(
                 name,

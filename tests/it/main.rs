@@ -1,6 +1,7 @@
 //! Integration tests: one binary, each test on its own PostgreSQL database (`#[sqlx::test]`,
 //! which needs DATABASE_URL pointing at a server where it may create databases).
 
+mod bad_input;
 mod binary;
 mod browser;
 mod common;
