@@ -221,3 +221,30 @@ async fn header_names_go_out_in_title_case(pool: PgPool) {
         assert!(names.contains(&expected), "{expected} in {names:?}");
     }
 }
+
+/// Shutdown closes connections that have no request in progress at once: neither silent nor
+/// kept-alive ones hold the process until its grace period ends.
+#[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
+async fn sigterm_closes_idle_connections_at_once(pool: PgPool) {
+    let mut server = binary::serve(&pool, &[("DOMOFEED_SHUTDOWN_GRACE", "60")], None);
+    let address = server.address;
+    let exit = tokio::task::spawn_blocking(move || {
+        let silent: Vec<TcpStream> = (0..3)
+            .map(|_| TcpStream::connect(address).unwrap())
+            .collect();
+        let mut kept = TcpStream::connect(address).unwrap();
+        kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .unwrap();
+        let mut head = [0u8; 12];
+        kept.read_exact(&mut head).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        server.signal("TERM");
+        let exit = server.wait_for_exit(Duration::from_secs(20));
+        drop((silent, kept));
+        exit
+    })
+    .await
+    .unwrap();
+    let exit = exit.expect("the server exits well before its grace period ends");
+    assert_eq!(exit.code(), Some(0));
+}
