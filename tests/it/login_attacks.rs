@@ -128,6 +128,37 @@ async fn a_burst_of_sixty_wrong_passwords_checks_at_most_five(pool: PgPool) {
     drop(server);
 }
 
+/// The per-address lock holds against a burst too: 60 wrong passwords for 60 logins from one
+/// address at the same moment check at most 20.
+#[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
+async fn a_burst_from_one_address_checks_at_most_twenty(pool: PgPool) {
+    load_small_fixture(&pool).await;
+    let server = binary::serve(&pool, &[("DOMOFEED_MAX_PASSWORD_CHECKS", "64")], None);
+    let base = format!("http://{}", server.address);
+    let client = client();
+    let form = login_form(&client, &base).await;
+    let burst: Vec<_> = (0..60)
+        .map(|i| {
+            let (client, base, form) = (client.clone(), base.clone(), form.clone());
+            tokio::spawn(async move {
+                post_login(&client, &base, &form, &format!("guess{i}"), "x", None).await
+            })
+        })
+        .collect();
+    let mut statuses = BTreeMap::<u16, usize>::new();
+    for answer in burst {
+        *statuses.entry(answer.await.unwrap().0).or_default() += 1;
+    }
+    let checked = statuses.get(&401).copied().unwrap_or(0);
+    assert!(
+        (1..=throttle::MAX_PER_ADDRESS as usize).contains(&checked),
+        "passwords checked: {statuses:?}"
+    );
+    assert_eq!(statuses.get(&429).copied().unwrap_or(0), 60 - checked);
+    eprintln!("burst of 60 logins from one address: {statuses:?}");
+    drop(server);
+}
+
 /// 200 login posts at once, each for an unknown login from an address of its own (behind a
 /// trusted proxy, so no lock stops them); the statuses, each 503 checked for its Retry-After.
 async fn flood(
