@@ -65,7 +65,7 @@ fn feed() {}
     ),
     paths(feed),
     components(schemas(
-        DealsFeed, UnitsFeed, FeedBody, DealsItem, UnitsItem, Meta, FeedKind, Deal, Unit,
+        DealsFeed, UnitsFeed, FeedBody, DealsItem, UnitsItem, Meta, Deleted, FeedKind, Deal, Unit,
         Participant, ParticipantType, Passport, Payment, PaymentType, Manager, CustomValue,
         CustomType, Titled, House, Organization, Date, DateTime, ErrorBody, ErrorStatus,
     )),

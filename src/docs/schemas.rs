@@ -360,7 +360,7 @@ pub enum FeedKind {
 pub struct Meta {
     pub feed_id: i64,
     pub kind: FeedKind,
-    /// Items in `data`.
+    /// Items in `data` (of this page, with `limit`).
     #[schema(minimum = 0)]
     pub count: i64,
     pub generated_at: DateTime,
@@ -370,19 +370,38 @@ pub struct Meta {
     pub date_format: String,
     /// Parameters the feed does not know (a cache-buster `_t`, a deal filter on the units feed).
     pub ignored_params: Vec<String>,
+    /// With `limit`: the absolute URL of the next page (the same parameters, `after_id` = this
+    /// page's last id), or null on the last page. Without `limit`: null.
+    pub next: Option<String>,
 }
 
-/// The deals feed body: `data` first (it streams), ordered by id; then `meta`.
+/// An item of the feed's kind that was deleted (or moved out of the feed's houses) within the
+/// request's `dt_updated_*` window.
+#[derive(ToSchema)]
+pub struct Deleted {
+    /// The deal's or unit's id.
+    pub id: i64,
+    /// When it left the feed.
+    pub dt_deleted: DateTime,
+}
+
+/// The deals feed body: `data` first (it streams), ordered by id; then `deleted`, then `meta`.
 #[derive(ToSchema)]
 pub struct DealsFeed {
     pub data: Vec<DealsItem>,
+    /// Deals deleted within the request's `dt_updated_*` window (same day rules), within the
+    /// feed's houses; `[]` without such a window, and on pages after the first.
+    pub deleted: Vec<Deleted>,
     pub meta: Meta,
 }
 
-/// The units feed body: `data` first (it streams), ordered by id; then `meta`.
+/// The units feed body: `data` first (it streams), ordered by id; then `deleted`, then `meta`.
 #[derive(ToSchema)]
 pub struct UnitsFeed {
     pub data: Vec<UnitsItem>,
+    /// Units deleted within the request's `dt_updated_*` window (same day rules), within the
+    /// feed's houses; `[]` without such a window, and on pages after the first.
+    pub deleted: Vec<Deleted>,
     pub meta: Meta,
 }
 

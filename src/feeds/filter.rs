@@ -16,6 +16,8 @@ use crate::{Error, Result};
 
 /// The most values one id list may hold.
 pub const MAX_LIST_LEN: usize = 10_000;
+/// The largest page a request may ask for with `limit`.
+pub const MAX_LIMIT: u64 = 10_000;
 /// `meta.ignored_params` names at most this many parameters, each cut to `MAX_IGNORED_NAME` chars.
 const MAX_IGNORED: usize = 100;
 const MAX_IGNORED_NAME: usize = 100;
@@ -48,12 +50,20 @@ pub struct UnitFilter {
     pub dt_updated_last_days: Option<u64>,
 }
 
-/// A parsed query string: the filter, the date format and what was ignored.
+/// A parsed query string: the filter, the date format, the page and what was ignored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedQuery<F> {
     pub filter: F,
     pub date_format: DateFormat,
+    pub page: Page,
     pub ignored_params: Vec<String>,
+}
+
+/// `limit` and `after_id`: the items with ids above `after_id`, at most `limit` of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Page {
+    pub limit: Option<u64>,
+    pub after_id: Option<i64>,
 }
 
 /// Parses the query string of a deals feed URL (without the `?`).
@@ -155,14 +165,6 @@ impl Params {
         };
         let (_, value, other, known) = &mut self.pairs[i];
         *known = true;
-        // PostgreSQL's text cannot hold NUL: refused here, by name, rather than by the database
-        // after the answer has begun.
-        if value.contains('\0') || other.as_ref().is_some_and(|o| o.contains('\0')) {
-            return Err(Error::bad_request(
-                name,
-                "may not hold the NUL character (%00)",
-            ));
-        }
         if let Some(other) = other {
             return Err(Error::bad_request(
                 name,
@@ -173,27 +175,103 @@ impl Params {
                 ),
             ));
         }
+        // PostgreSQL's text cannot hold a NUL: refused here, naming the parameter, rather than
+        // failing in the database.
+        if value.contains('\0') {
+            return Err(Error::bad_request(
+                name,
+                "a NUL character (%00) cannot be part of a value",
+            ));
+        }
         Ok(Some(value.clone()))
     }
 
+    /// The parameters both feeds know, then what is left: ignored, or with `strict=1` a 400.
     fn finish<F>(mut self, filter: F) -> Result<FeedQuery<F>> {
         let date_format = match self.take("date_format")? {
             Some(pattern) => DateFormat::parse(&pattern)
                 .map_err(|text| Error::bad_request("date_format", text))?,
             None => DateFormat::default(),
         };
-        let ignored_params = self
+        let page = Page {
+            limit: self.limit()?,
+            after_id: self.after_id()?,
+        };
+        let strict = self.flag("strict")?;
+        let unknown: Vec<String> = self
             .pairs
             .into_iter()
             .filter(|(_, _, _, known)| !known)
             .map(|(name, _, _, _)| name.chars().take(MAX_IGNORED_NAME).collect())
             .take(MAX_IGNORED)
             .collect();
+        if strict {
+            if let Some(first) = unknown.first() {
+                let names: Vec<String> = unknown.iter().map(|n| shown(n)).collect();
+                return Err(Error::bad_request(
+                    first.clone(),
+                    format!(
+                        "this feed does not know the parameter (strict=1); unknown: {}",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
         Ok(FeedQuery {
             filter,
             date_format,
-            ignored_params,
+            page,
+            ignored_params: unknown,
         })
+    }
+
+    /// `limit=N`, 1 to `MAX_LIMIT`.
+    fn limit(&mut self) -> Result<Option<u64>> {
+        const NAME: &str = "limit";
+        self.take(NAME)?
+            .map(|text| {
+                whole_number(&text)
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        Error::bad_request(
+                            NAME,
+                            format!(
+                                "expected a whole number from 1 to {MAX_LIMIT}, got {}",
+                                shown(&text)
+                            ),
+                        )
+                    })
+            })
+            .transpose()
+    }
+
+    /// `after_id=ID`: an item id (0 or more).
+    fn after_id(&mut self) -> Result<Option<i64>> {
+        const NAME: &str = "after_id";
+        self.take(NAME)?
+            .map(|text| {
+                whole_number(&text)
+                    .and_then(|n| i64::try_from(n).ok())
+                    .ok_or_else(|| {
+                        Error::bad_request(
+                            NAME,
+                            format!("expected an item id, a whole number, got {}", shown(&text)),
+                        )
+                    })
+            })
+            .transpose()
+    }
+
+    /// A 0/1 switch; absent is 0.
+    fn flag(&mut self, name: &str) -> Result<bool> {
+        match self.take(name)?.as_deref() {
+            None | Some("0") => Ok(false),
+            Some("1") => Ok(true),
+            Some(other) => Err(Error::bad_request(
+                name,
+                format!("expected 1 or 0, got {}", shown(other)),
+            )),
+        }
     }
 
     fn id_list(&mut self, name: &str) -> Result<Option<Vec<i64>>> {
@@ -273,33 +351,29 @@ impl Params {
         const NAME: &str = "dt_updated_last_days";
         self.take(NAME)?
             .map(|text| {
-                (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
-                    .then(|| text.parse::<u64>().ok())
-                    .flatten()
-                    .filter(|&n| n >= 1)
-                    .ok_or_else(|| {
-                        Error::bad_request(
-                            NAME,
-                            format!(
-                                "expected a whole number of days, 1 or more, got {}",
-                                shown(&text)
-                            ),
-                        )
-                    })
+                whole_number(&text).filter(|&n| n >= 1).ok_or_else(|| {
+                    Error::bad_request(
+                        NAME,
+                        format!(
+                            "expected a whole number of days, 1 or more, got {}",
+                            shown(&text)
+                        ),
+                    )
+                })
             })
             .transpose()
     }
 
     fn only_active(&mut self) -> Result<bool> {
-        match self.take("only_active")?.as_deref() {
-            None | Some("0") => Ok(false),
-            Some("1") => Ok(true),
-            Some(other) => Err(Error::bad_request(
-                "only_active",
-                format!("expected 1 or 0, got {}", shown(other)),
-            )),
-        }
+        self.flag("only_active")
     }
+}
+
+/// ASCII digits only (no sign, no spaces), as a number.
+fn whole_number(text: &str) -> Option<u64> {
+    (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.parse::<u64>().ok())
+        .flatten()
 }
 
 /// Strict `YYYY-MM-DD`: four-digit year, two-digit month and day, a real calendar day.
@@ -376,8 +450,30 @@ impl<F: ToQuery> FeedQuery<F> {
         if self.date_format != DateFormat::default() {
             out.0.append_pair("date_format", self.date_format.pattern());
         }
+        out.number("limit", self.page.limit);
+        if let Some(after_id) = self.page.after_id {
+            out.0.append_pair("after_id", &after_id.to_string());
+        }
         out.0.finish()
     }
+}
+
+/// The query string of the page after `after_id`: `query` as the client sent it, every
+/// parameter kept as it was written, but `after_id`, which is set to the new value.
+pub fn next_page_query(query: &str, after_id: i64) -> String {
+    let mut kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(name, _)| name);
+            form_urlencoded::parse(name.as_bytes())
+                .next()
+                .map_or(true, |(decoded, _)| decoded != "after_id")
+        })
+        .collect();
+    let after = format!("after_id={after_id}");
+    kept.push(&after);
+    kept.join("&")
 }
 
 impl ToQuery for DealFilter {

@@ -176,7 +176,8 @@ pub struct DealBounds {
     pub dt_status_changed: Instants,
 }
 
-/// The unit filter's date-time days as instants of the account's zone.
+/// The unit filter's date-time days as instants of the account's zone. `dt_updated` of the
+/// units feed is the item's time (`units.dt_item_updated`): the unit object and its deal.
 pub struct UnitBounds {
     pub dt_updated: Instants,
 }
@@ -259,8 +260,8 @@ pub async fn units_page(
             and ($4::bigint[] is null or u.id = any($4))
             and ($5::bigint[] is null or u.id = any($5))
             and ($6::smallint[] is null or u.status = any($6))
-            and ($7::timestamptz is null or u.dt_updated >= $7)
-            and ($8::timestamptz is null or u.dt_updated < $8)
+            and ($7::timestamptz is null or u.dt_item_updated >= $7)
+            and ($8::timestamptz is null or u.dt_item_updated < $8)
           order by u.id
           limit $9"
     );
@@ -402,4 +403,48 @@ pub fn owned_by<T>(rows: &[T], owner: i64, key: impl Fn(&T) -> i64) -> &[T] {
     let start = rows.partition_point(|row| key(row) < owner);
     let len = rows[start..].partition_point(|row| key(row) == owner);
     &rows[start..start + len]
+}
+
+/// A deal or unit that left the feed within the request's window.
+#[derive(Debug)]
+pub struct Tombstone {
+    pub id: i64,
+    pub dt_deleted: DateTime<Utc>,
+}
+
+/// The items of `kind` (`deals` or `units`) deleted within `window`, or moved out of the feed's
+/// houses, and not back in the feed's scope since (an id deleted and written again is not
+/// deleted), in id order.
+pub async fn deleted(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    kind: &str,
+    window: Instants,
+) -> Result<Vec<Tombstone>> {
+    Ok(sqlx::query_as!(
+        Tombstone,
+        r#"select t.id, max(t.dt_deleted) as "dt_deleted!"
+             from tombstones t
+            where t.account_id = $1 and t.kind = $2
+              and ($3::timestamptz is null or t.dt_deleted >= $3)
+              and ($4::timestamptz is null or t.dt_deleted < $4)
+              and (cardinality($5::bigint[]) = 0 or t.house_id = any($5))
+              and not exists (
+                  select 1 from units u
+                   where $2 = 'units' and u.id = t.id and u.account_id = $1
+                     and (cardinality($5) = 0 or u.house_id = any($5)))
+              and not exists (
+                  select 1 from deals d join units u on u.id = d.unit_id
+                   where $2 = 'deals' and d.id = t.id and d.account_id = $1
+                     and (cardinality($5) = 0 or u.house_id = any($5)))
+            group by t.id
+            order by t.id"#,
+        scope.account_id,
+        kind,
+        window.from,
+        window.until,
+        &scope.house_ids,
+    )
+    .fetch_all(&mut *conn)
+    .await?)
 }

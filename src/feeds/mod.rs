@@ -2,11 +2,12 @@
 //! помещений» (one item per unit), built live from one snapshot of the database and streamed.
 //!
 //! The path of a request through here: `filter` parses the query string into a typed filter
-//! (with `dates` for day ranges and `date_format`); `stream` opens the snapshot and streams the
-//! body; `pages` loads batches ahead of the writer with the SQL of `load`; `render` writes each
-//! item. Which link is asked for, and whether it may be read, is `crate::links`'s business.
+//! (with `dates` for day ranges and `date_format`); `stream` opens the snapshot and, once the
+//! first batch is loaded, starts the body; `pages` loads batches ahead of the writer with the SQL of
+//! `load`; `document` writes the body's parts and `render` each item. Which link is asked for, and whether it may be read, is `crate::links`'s business.
 
 pub mod dates;
+mod document;
 pub mod filter;
 mod load;
 mod pages;

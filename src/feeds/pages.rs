@@ -18,10 +18,13 @@ use tracing::Instrument;
 use super::{
     dates::Instants,
     filter::{DealFilter, UnitFilter},
-    load::{self, CustomValueRow, DealBounds, DealChildren, DealRow, Scope, UnitBounds, UnitRow},
+    load::{
+        self, CustomValueRow, DealBounds, DealChildren, DealRow, Scope, Tombstone, UnitBounds,
+        UnitRow,
+    },
     render::{self, Style},
 };
-use crate::{Error, Result};
+use crate::{links::FeedKind, Error, Result};
 
 /// Items per batch: one query for the items and one per child table. 1,000 beat both 100 and
 /// 5,000 (issue 6).
@@ -39,15 +42,23 @@ pub fn boxed<'a, T>(future: impl Future<Output = T> + Send + 'a) -> BoxFuture<'a
 pub trait Batch: Sized + Send + 'static {
     /// What selects the items: the feed's scope and the request's filter.
     type Query: Send + Sync + 'static;
-    /// The batch of items with ids above `after`, with everything they show.
+    /// The next `size` items with ids above `after`, with everything they show.
     fn load<'a>(
         conn: &'a mut PgConnection,
         query: &'a Self::Query,
         after: i64,
+        size: i64,
     ) -> BoxFuture<'a, Result<Self>>;
+    /// The feed's tombstones within the query's `dt_updated` window (none without a window).
+    fn deleted<'a>(
+        conn: &'a mut PgConnection,
+        query: &'a Self::Query,
+    ) -> BoxFuture<'a, Result<Vec<Tombstone>>>;
     /// The id of the batch's last item, and how many items it holds.
     fn last_id(&self) -> Option<i64>;
     fn len(&self) -> usize;
+    /// Keeps the first `len` items.
+    fn truncate(&mut self, len: usize);
     /// Writes item `i` of the batch.
     fn render(&self, i: usize, style: Style, out: &mut Vec<u8>) -> Result<()>;
 }
@@ -94,10 +105,11 @@ impl Batch for DealPage {
         conn: &'a mut PgConnection,
         q: &'a DealQuery,
         after: i64,
+        size: i64,
     ) -> BoxFuture<'a, Result<Self>> {
         boxed(async move {
             let deals = boxed(load::deals_page(
-                conn, &q.scope, &q.filter, &q.bounds, after, PAGE,
+                conn, &q.scope, &q.filter, &q.bounds, after, size,
             ))
             .await?;
             let deal_ids: Vec<i64> = deals.iter().map(|d| d.id).collect();
@@ -116,12 +128,28 @@ impl Batch for DealPage {
         })
     }
 
+    fn deleted<'a>(
+        conn: &'a mut PgConnection,
+        q: &'a DealQuery,
+    ) -> BoxFuture<'a, Result<Vec<Tombstone>>> {
+        boxed(tombstones(
+            conn,
+            &q.scope,
+            FeedKind::Deals,
+            q.bounds.dt_updated,
+        ))
+    }
+
     fn last_id(&self) -> Option<i64> {
         self.deals.last().map(|d| d.id)
     }
 
     fn len(&self) -> usize {
         self.deals.len()
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.deals.truncate(len);
     }
 
     fn render(&self, i: usize, style: Style, out: &mut Vec<u8>) -> Result<()> {
@@ -183,10 +211,11 @@ impl Batch for UnitPage {
         conn: &'a mut PgConnection,
         q: &'a UnitQuery,
         after: i64,
+        size: i64,
     ) -> BoxFuture<'a, Result<Self>> {
         boxed(async move {
             let units = boxed(load::units_page(
-                conn, &q.scope, &q.filter, &q.bounds, after, PAGE,
+                conn, &q.scope, &q.filter, &q.bounds, after, size,
             ))
             .await?;
             let unit_ids: Vec<i64> = units.iter().map(|u| u.id).collect();
@@ -205,12 +234,28 @@ impl Batch for UnitPage {
         })
     }
 
+    fn deleted<'a>(
+        conn: &'a mut PgConnection,
+        q: &'a UnitQuery,
+    ) -> BoxFuture<'a, Result<Vec<Tombstone>>> {
+        boxed(tombstones(
+            conn,
+            &q.scope,
+            FeedKind::Units,
+            q.bounds.dt_updated,
+        ))
+    }
+
     fn last_id(&self) -> Option<i64> {
         self.units.last().map(|u| u.id)
     }
 
     fn len(&self) -> usize {
         self.units.len()
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.units.truncate(len);
     }
 
     fn render(&self, i: usize, style: Style, out: &mut Vec<u8>) -> Result<()> {
@@ -226,11 +271,38 @@ impl Batch for UnitPage {
     }
 }
 
+/// The tombstones of a feed within `window`; a response without a window lists none.
+async fn tombstones(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    kind: FeedKind,
+    window: Instants,
+) -> Result<Vec<Tombstone>> {
+    if window.from.is_none() && window.until.is_none() {
+        return Ok(Vec::new());
+    }
+    load::deleted(conn, scope, kind.as_str(), window).await
+}
+
+/// Which part of the feed a response covers: the items after `after_id`, at most `limit` of
+/// them (all without a limit), and whether it lists the feed's tombstones (`deleted`).
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    pub after_id: i64,
+    pub limit: Option<u64>,
+    pub with_deleted: bool,
+}
+
 /// What the loader sends: a batch, marked when it is the last one. A channel that closes before
 /// the last batch means the loader failed or panicked, never "no more items".
 struct Loaded<B> {
     batch: B,
+    /// The last batch of this response.
     last: bool,
+    /// With the last batch of a response with a limit: whether more items follow it.
+    more: bool,
+    /// With the last batch: the tombstones, when the response lists them.
+    deleted: Vec<Tombstone>,
 }
 
 /// The batches of one feed response, loaded one ahead by their own task.
@@ -238,31 +310,27 @@ pub struct Pages<B> {
     receiver: mpsc::Receiver<Result<Loaded<B>>>,
     loader: JoinHandle<()>,
     done: bool,
+    more: bool,
+    deleted: Vec<Tombstone>,
 }
 
 impl<B: Batch> Pages<B> {
     /// Starts loading at once; the loader rolls `tx` back when it is done or the writer is gone.
-    pub fn spawn(mut tx: Transaction<'static, Postgres>, query: B::Query) -> Pages<B> {
+    pub fn spawn(mut tx: Transaction<'static, Postgres>, query: B::Query, span: Span) -> Pages<B> {
         let (sender, receiver) = mpsc::channel(1);
         let loader = tokio::spawn(
             async move {
-                let mut after = 0;
+                let mut after = span.after_id;
+                let mut left = span.limit;
                 loop {
-                    let loaded = B::load(&mut tx, &query, after).await.map(|batch| {
-                        let last = batch.len() < PAGE as usize;
-                        (batch.last_id(), Loaded { batch, last })
-                    });
-                    let (next, message) = match loaded {
-                        Ok((Some(id), loaded)) if !loaded.last => (Some(id), Ok(loaded)),
-                        Ok((_, loaded)) => (
-                            None,
-                            Ok(Loaded {
-                                last: true,
-                                ..loaded
-                            }),
-                        ),
-                        Err(e) => (None, Err(e)),
+                    let message = load_next::<B>(&mut tx, &query, after, left, span).await;
+                    let next = match &message {
+                        Ok(loaded) if !loaded.last => loaded.batch.last_id(),
+                        _ => None,
                     };
+                    if let (Ok(loaded), Some(left)) = (&message, left.as_mut()) {
+                        *left -= loaded.batch.len() as u64;
+                    }
                     // A send fails when the writer stopped (client gone): stop loading too.
                     if sender.send(message).await.is_err() {
                         break;
@@ -280,6 +348,8 @@ impl<B: Batch> Pages<B> {
             receiver,
             loader,
             done: false,
+            more: false,
+            deleted: Vec::new(),
         }
     }
 
@@ -289,9 +359,11 @@ impl<B: Batch> Pages<B> {
             return Ok(None);
         }
         match self.receiver.recv().await {
-            Some(Ok(Loaded { batch, last })) => {
-                self.done = last;
-                Ok(Some(batch))
+            Some(Ok(loaded)) => {
+                self.done = loaded.last;
+                self.more = loaded.more;
+                self.deleted = loaded.deleted;
+                Ok(Some(loaded.batch))
             }
             Some(Err(e)) => Err(e),
             None => Err(Error::internal(
@@ -301,10 +373,56 @@ impl<B: Batch> Pages<B> {
         }
     }
 
+    /// After the last batch: whether the response's limit left items out.
+    pub fn more(&self) -> bool {
+        self.more
+    }
+
+    /// After the last batch: the tombstones of the response (empty unless it lists them).
+    pub fn take_deleted(&mut self) -> Vec<Tombstone> {
+        std::mem::take(&mut self.deleted)
+    }
+
     /// Waits for the loader to give its connection back (after the last batch, or at once when
     /// the writer stopped early and the loader's next send fails).
     pub async fn finish(self) {
         drop(self.receiver);
         let _ = self.loader.await;
     }
+}
+
+/// Loads the batch after `after`. With `left` items still allowed, it asks for one more than
+/// that (at most a batch), to tell whether more follow; that extra item is dropped. The last
+/// batch also brings the tombstones when the span lists them.
+async fn load_next<B: Batch>(
+    conn: &mut PgConnection,
+    query: &B::Query,
+    after: i64,
+    left: Option<u64>,
+    span: Span,
+) -> Result<Loaded<B>> {
+    let size = match left {
+        Some(left) => (left + 1).min(PAGE as u64) as i64,
+        None => PAGE,
+    };
+    let mut batch = B::load(conn, query, after, size).await?;
+    let full = batch.len() as i64 == size;
+    let (last, more) = match left {
+        Some(left) if batch.len() as u64 > left => {
+            batch.truncate(left as usize);
+            (true, true)
+        }
+        _ => (!full, false),
+    };
+    let deleted = if last && span.with_deleted {
+        B::deleted(conn, query).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Loaded {
+        batch,
+        last,
+        more,
+        deleted,
+    })
 }

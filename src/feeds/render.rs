@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 
 use super::{
     dates::{write_datetime, DateFormat},
-    load::{CustomValueRow, DealKids, DealRow, ParticipantRow, PaymentRow, UnitRow},
+    load::{CustomValueRow, DealKids, DealRow, ParticipantRow, PaymentRow, Tombstone, UnitRow},
 };
 
 /// How this request renders dates.
@@ -161,6 +161,14 @@ pub fn unit_item(
         None => out.extend_from_slice(b"null"),
     }
     item.close();
+}
+
+/// One entry of `deleted`: `{"id", "dt_deleted"}`.
+pub fn tombstone(out: &mut Vec<u8>, style: Style, tombstone: &Tombstone) {
+    let mut o = Object::open(out);
+    o.int("id", tombstone.id);
+    o.datetime("dt_deleted", tombstone.dt_deleted, style);
+    o.close();
 }
 
 fn deal_fields(o: &mut Object, style: Style, deal: &DealRow, kids: DealKids<'_>) {

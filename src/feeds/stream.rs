@@ -1,11 +1,14 @@
-//! Builds a feed response body from one consistent snapshot, page by page, in flat memory.
+//! Builds a feed response from one consistent snapshot, batch by batch, in flat memory.
 //!
-//! A producer task owns a `REPEATABLE READ, READ ONLY` transaction and sends the body in chunks of
-//! about 64 KiB through a small bounded channel, so a slow reader slows the producer instead of
-//! filling memory. Only a complete document ends with an explicit `End`; if the producer stops for
-//! any other reason after the body has started (database error, a client that stopped reading, a
-//! panic), the body stream ends in an error: hyper then cuts the connection instead of ending the
-//! chunked body, and the client sees a broken transfer rather than short JSON that looks complete.
+//! The response starts only once the first batch is loaded: an error before the first item (the
+//! database, a query that fails on the client's values) is a proper status and error body, and
+//! "first byte" means a first item is on its way. Then a producer task writes the document into
+//! chunks of about 64 KiB and sends them through a small bounded channel, so a slow reader slows
+//! the producer instead of filling memory. Only a complete document ends with an explicit `End`;
+//! if the producer stops for any other reason after the body has started (database error, a client
+//! that stopped reading, a panic), the body stream ends in an error: hyper then cuts the
+//! connection instead of ending the chunked body, and the client sees a broken transfer rather
+//! than short JSON that looks complete.
 
 use std::{
     io,
@@ -21,11 +24,10 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tracing::Instrument;
 
 use super::{
-    dates::{write_datetime, DateFormat},
+    document::{self, Document},
     filter::{DealFilter, FeedQuery, UnitFilter},
     load::Scope,
-    pages::{Batch, DealPage, DealQuery, Pages, UnitPage, UnitQuery},
-    render::Style,
+    pages::{Batch, DealPage, DealQuery, Pages, Span, UnitPage, UnitQuery},
 };
 use crate::{
     links::{AccessLog, Feed},
@@ -33,35 +35,24 @@ use crate::{
     Error, Result,
 };
 
-/// Body chunk size.
-const CHUNK: usize = 64 * 1024;
-/// A chunk's buffer: a chunk plus room for the item that crosses its end, yet below glibc's
-/// 128 KiB mmap threshold, so that a buffer per chunk comes from the heap (reused) rather than a
-/// fresh mapping that page-faults in and is unmapped once sent.
-const CHUNK_BUFFER: usize = CHUNK + 32 * 1024;
 /// Chunks in flight between the producer and the socket.
 const IN_FLIGHT: usize = 4;
 
 /// What one request asks of a feed.
-pub enum Request {
-    Deals(FeedQuery<DealFilter>),
-    Units(FeedQuery<UnitFilter>),
+pub struct Request {
+    pub query: Query,
+    /// The feed's own URL without its query string (`{public_url}/dc-api/feeds/{id}-{token}/`), for
+    /// `meta.next`. It holds the token: it goes into the body for the client who sent it, never
+    /// into a log.
+    pub url: String,
+    /// The query string as the client sent it, for `meta.next`.
+    pub raw_query: String,
 }
 
-impl Request {
-    fn ignored_params(&self) -> &[String] {
-        match self {
-            Request::Deals(q) => &q.ignored_params,
-            Request::Units(q) => &q.ignored_params,
-        }
-    }
-
-    fn date_format(&self) -> &DateFormat {
-        match self {
-            Request::Deals(q) => &q.date_format,
-            Request::Units(q) => &q.date_format,
-        }
-    }
+/// The parsed query, by the feed's kind.
+pub enum Query {
+    Deals(FeedQuery<DealFilter>),
+    Units(FeedQuery<UnitFilter>),
 }
 
 /// What a response needs besides the feed: its build slot (held until the body ends), how long
@@ -100,19 +91,71 @@ pub async fn begin(db: &PgPool) -> Result<Transaction<'static, Postgres>> {
     }
 }
 
-/// The body that streams the feed from the snapshot `tx`.
-pub fn body(
+/// The body of the feed from the snapshot `tx`, once its first batch is loaded; or the error
+/// that came before it, with the delivery to finish.
+pub async fn respond(
     tx: Transaction<'static, Postgres>,
     feed: Feed,
     request: Request,
     delivery: Delivery,
-) -> Body {
-    let (sender, mut receiver) = mpsc::channel::<Chunk>(IN_FLIGHT);
+) -> std::result::Result<Body, (Error, Delivery)> {
+    let now = Utc::now();
+    let scope = Scope {
+        account_id: feed.account_id,
+        house_ids: feed.house_ids.clone(),
+    };
+    match &request.query {
+        Query::Deals(q) => {
+            let span = span_of(q);
+            let query = DealQuery::new(scope, &q.filter, now, feed.tz);
+            let pages = Pages::<DealPage>::spawn(tx, query, span);
+            start(pages, feed, request, now, delivery).await
+        }
+        Query::Units(q) => {
+            let span = span_of(q);
+            let query = UnitQuery::new(scope, &q.filter, now, feed.tz);
+            let pages = Pages::<UnitPage>::spawn(tx, query, span);
+            start(pages, feed, request, now, delivery).await
+        }
+    }
+}
+
+/// `deleted` comes whole with the first page (the one without `after_id`).
+fn span_of<F>(query: &FeedQuery<F>) -> Span {
+    Span {
+        after_id: query.page.after_id.unwrap_or(0),
+        limit: query.page.limit,
+        with_deleted: query.page.after_id.is_none(),
+    }
+}
+
+/// Waits for the first batch, then hands the rest to the producer.
+async fn start<B: Batch>(
+    mut pages: Pages<B>,
+    feed: Feed,
+    request: Request,
+    now: DateTime<Utc>,
+    delivery: Delivery,
+) -> std::result::Result<Body, (Error, Delivery)> {
+    let first = match pages.next().await {
+        Ok(Some(first)) => first,
+        Ok(None) => unreachable!("the loader always sends a first batch"),
+        Err(e) => {
+            pages.finish().await;
+            return Err((e, delivery));
+        }
+    };
+    let (sender, receiver) = mpsc::channel::<Chunk>(IN_FLIGHT);
     // The producer's log lines belong to the request (its id, route and feed).
     tokio::spawn(
-        produce(tx, feed, request, Utc::now(), sender, delivery)
+        produce(pages, first, feed, request, now, sender, delivery)
             .instrument(tracing::Span::current()),
     );
+    Ok(body(receiver))
+}
+
+/// The body of the chunks the producer sends.
+fn body(mut receiver: mpsc::Receiver<Chunk>) -> Body {
     let mut ended = false;
     let chunks = futures::stream::poll_fn(move |cx| {
         if ended {
@@ -137,13 +180,13 @@ pub fn body(
 
 /// What the producer sends the body: data, then `End` once the document is complete. A channel
 /// that closes without `End` turns into an error, so no failure can end the body cleanly.
-enum Chunk {
+pub(super) enum Chunk {
     Data(Bytes),
     End,
 }
 
 /// Why writing stopped early.
-enum Stop {
+pub(super) enum Stop {
     /// The client went away; nothing to report.
     Gone,
     /// The client stopped reading for longer than the send timeout.
@@ -157,32 +200,22 @@ impl From<Error> for Stop {
     }
 }
 
-impl From<sqlx::Error> for Stop {
-    fn from(e: sqlx::Error) -> Self {
-        Stop::Failed(e.into())
-    }
-}
-
-async fn produce(
-    tx: Transaction<'static, Postgres>,
+async fn produce<B: Batch>(
+    mut pages: Pages<B>,
+    first: B,
     feed: Feed,
     request: Request,
     now: DateTime<Utc>,
     sender: mpsc::Sender<Chunk>,
     delivery: Delivery,
 ) {
-    let mut body = Writer {
-        buf: Vec::with_capacity(CHUNK_BUFFER),
-        sender,
-        send_timeout: delivery.send_timeout,
-        sent: 0,
-        items: 0,
-    };
-    // The loader of `write_feed` rolls the snapshot back before `write_feed` returns.
-    let outcome = write_feed(tx, &feed, &request, now, &mut body).await;
+    let mut doc = Document::new(&feed, &request, now, sender, delivery.send_timeout);
+    let outcome = doc.write(&mut pages, first).await;
+    // However writing ended, the loader gives its connection back before the slot is released.
+    pages.finish().await;
     let end = match outcome {
         Ok(()) => {
-            let _ = body.sender.send(Chunk::End).await;
+            doc.end().await;
             FeedEnd::Complete
         }
         Err(Stop::Gone) => {
@@ -198,139 +231,16 @@ async fn produce(
             FeedEnd::Failed
         }
     };
-    // Dropping the sender without `End` cuts the transfer (see `body`).
-    drop(body.sender);
+    let (items, sent) = document::finish(doc);
     metrics::feed_ended(
         feed.kind.as_str(),
         end,
-        body.items,
-        body.sent,
+        items,
+        sent,
         delivery.started.elapsed(),
     );
     delivery
         .log
-        .finish(200, end == FeedEnd::Complete, body.items, body.sent);
+        .finish(200, end == FeedEnd::Complete, items, sent);
     drop(delivery.slot);
-}
-
-struct Writer {
-    buf: Vec<u8>,
-    sender: mpsc::Sender<Chunk>,
-    send_timeout: Duration,
-    /// Bytes handed to the connection so far.
-    sent: u64,
-    items: u64,
-}
-
-impl Writer {
-    /// Writes one item, with a comma before every item but the first.
-    fn item(&mut self, render: impl FnOnce(&mut Vec<u8>) -> Result<()>) -> Result<()> {
-        if self.items > 0 {
-            self.buf.push(b',');
-        }
-        render(&mut self.buf)?;
-        self.items += 1;
-        Ok(())
-    }
-
-    async fn flush_if_full(&mut self) -> Result<(), Stop> {
-        if self.buf.len() >= CHUNK {
-            self.flush().await?;
-        }
-        Ok(())
-    }
-
-    async fn flush(&mut self) -> Result<(), Stop> {
-        let chunk = Bytes::from(std::mem::replace(
-            &mut self.buf,
-            Vec::with_capacity(CHUNK_BUFFER),
-        ));
-        let len = chunk.len() as u64;
-        match tokio::time::timeout(self.send_timeout, self.sender.send(Chunk::Data(chunk))).await {
-            Ok(Ok(())) => {
-                self.sent += len;
-                Ok(())
-            }
-            Ok(Err(_)) => Err(Stop::Gone),
-            Err(_) => Err(Stop::Stalled),
-        }
-    }
-}
-
-async fn write_feed(
-    tx: Transaction<'static, Postgres>,
-    feed: &Feed,
-    request: &Request,
-    now: DateTime<Utc>,
-    body: &mut Writer,
-) -> Result<(), Stop> {
-    let style = Style {
-        tz: feed.tz,
-        date_format: request.date_format(),
-    };
-    let scope = Scope {
-        account_id: feed.account_id,
-        house_ids: feed.house_ids.clone(),
-    };
-    body.buf.extend_from_slice(b"{\"data\":[");
-    // The opening goes out at once: the client sees the first byte while the first page loads.
-    body.flush().await?;
-    let count = match request {
-        Request::Deals(query) => {
-            let query = DealQuery::new(scope, &query.filter, now, feed.tz);
-            write_items(Pages::<DealPage>::spawn(tx, query), style, body).await?
-        }
-        Request::Units(query) => {
-            let query = UnitQuery::new(scope, &query.filter, now, feed.tz);
-            write_items(Pages::<UnitPage>::spawn(tx, query), style, body).await?
-        }
-    };
-    write_meta(&mut body.buf, feed, request, count, now);
-    body.flush().await?;
-    tracing::info!(
-        feed_id = feed.id,
-        kind = feed.kind.as_str(),
-        count,
-        "feed sent"
-    );
-    Ok(())
-}
-
-/// Writes every item of every batch that `pages` loads.
-async fn write_items<B: Batch>(
-    mut pages: Pages<B>,
-    style: Style<'_>,
-    body: &mut Writer,
-) -> Result<u64, Stop> {
-    let outcome = async {
-        while let Some(page) = pages.next().await? {
-            for i in 0..page.len() {
-                body.item(|buf| page.render(i, style, buf))?;
-                body.flush_if_full().await?;
-            }
-        }
-        Ok(body.items)
-    }
-    .await;
-    // However writing ended, the loader gives its connection back before the slot is released.
-    pages.finish().await;
-    outcome
-}
-
-fn write_meta(buf: &mut Vec<u8>, feed: &Feed, request: &Request, count: u64, now: DateTime<Utc>) {
-    use std::io::Write as _;
-    let _ = write!(
-        buf,
-        "],\"meta\":{{\"feed_id\":{},\"kind\":\"{}\",\"count\":{count},\"generated_at\":\"",
-        feed.id,
-        feed.kind.as_str()
-    );
-    write_datetime(now, feed.tz, buf);
-    buf.extend_from_slice(b"\",\"timezone\":");
-    let _ = serde_json::to_writer(&mut *buf, feed.tz.name());
-    buf.extend_from_slice(b",\"date_format\":");
-    let _ = serde_json::to_writer(&mut *buf, request.date_format().pattern());
-    buf.extend_from_slice(b",\"ignored_params\":");
-    let _ = serde_json::to_writer(&mut *buf, request.ignored_params());
-    buf.extend_from_slice(b"}}");
 }

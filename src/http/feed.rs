@@ -51,11 +51,13 @@ async fn feed(
     let client = client_addr(peer, &headers, &state.settings.trusted_proxies);
     let log = AccessLog::start(&state.recorder, &feed, client);
     let head = method == Method::HEAD;
+    let url = links::feed_url_of_segment(&state.settings.public_url, &segment);
     match deliver(
         &state,
         feed,
         client,
         query.as_deref().unwrap_or(""),
+        url,
         head,
         log,
     )
@@ -76,10 +78,12 @@ async fn deliver(
     feed: Feed,
     client: std::net::IpAddr,
     query: &str,
+    url: String,
     head: bool,
     log: AccessLog,
 ) -> std::result::Result<Response, (Error, AccessLog)> {
     let started = std::time::Instant::now();
+    let query_text = query;
     let checked = (|| {
         if !feed.allows(client) {
             return Err(Error::Forbidden(format!(
@@ -87,9 +91,14 @@ async fn deliver(
             )));
         }
         state.limits.admit(feed.id)?;
-        let request = match feed.kind {
-            FeedKind::Deals => stream::Request::Deals(filter::parse_deals(query)?),
-            FeedKind::Units => stream::Request::Units(filter::parse_units(query)?),
+        let query = match feed.kind {
+            FeedKind::Deals => stream::Query::Deals(filter::parse_deals(query)?),
+            FeedKind::Units => stream::Query::Units(filter::parse_units(query)?),
+        };
+        let request = stream::Request {
+            query,
+            url,
+            raw_query: query_text.to_owned(),
         };
         Ok(request)
     })();
@@ -121,7 +130,10 @@ async fn deliver(
         send_timeout: state.settings.send_timeout,
         log,
     };
-    Ok(stream::body(tx, feed, request, delivery).into_response())
+    match stream::respond(tx, feed, request, delivery).await {
+        Ok(body) => Ok(body.into_response()),
+        Err((e, delivery)) => Err((e, delivery.log)),
+    }
 }
 
 /// The answer to a `HEAD` that passed the checks: 200 with a body of unknown length that ends at

@@ -15,8 +15,8 @@ mod usage;
 
 pub use auth::{authenticate, feed_id_of, Feed};
 pub use store::{
-    access_log, create, feed_url, kind_of, list, list_with_urls, reveal, revoke, rotate,
-    set_allowed_networks, AccessEntry, FeedInfo, NewFeed, Owner,
+    access_log, create, feed_url, feed_url_of_segment, kind_of, list, list_with_urls, reveal,
+    revoke, rotate, set_allowed_networks, AccessEntry, FeedInfo, NewFeed, Owner,
 };
 pub use token::{SecretKey, Token, TOKEN_LEN};
 pub use usage::{touch_last_used, AccessLog};

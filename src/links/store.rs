@@ -77,6 +77,15 @@ pub fn feed_url(public_url: &Url, feed_id: i64, token: &Token) -> String {
     )
 }
 
+/// The URL of an authenticated request's `{feed_id}-{token}` segment, in the canonical form
+/// (`{public_url}/dc-api/feeds/{segment}/`), for links in the body such as `meta.next`.
+pub fn feed_url_of_segment(public_url: &Url, segment: &str) -> String {
+    format!(
+        "{}/dc-api/feeds/{segment}/",
+        public_url.as_str().trim_end_matches('/')
+    )
+}
+
 /// Creates a feed, with its networks, in one statement, and returns it with its token. The
 /// token is stored only as its SHA-256 and sealed with `key`.
 pub async fn create(db: &PgPool, key: &SecretKey, new: NewFeed) -> Result<(FeedInfo, Token)> {

@@ -130,8 +130,16 @@ pub async fn write(conn: &mut PgConnection, w: &World, ids: &Ids, seed: u64) -> 
         c.finish().await?;
     }
 
+    // A units-feed item is as new as its unit or its active deal (migration 0005); a deal is never
+    // older than its unit (`deal_updated`).
+    let mut item_updated: Vec<i64> = cat.units.iter().map(|u| u.updated).collect();
+    for d in w.deals.iter().filter(|d| !is_failed(d.stage)) {
+        let unit = d.unit as usize;
+        item_updated[unit] = item_updated[unit].max(d.updated);
+    }
     let columns = "id, account_id, sid, house_id, section_id, organization_id, type, number, status, rooms, \
-                   is_studio, area, area_living, area_kitchen, floor, price, metr_price, dt_created, dt_updated";
+                   is_studio, area, area_living, area_kitchen, floor, price, metr_price, dt_created, dt_updated, \
+                   dt_item_updated";
     let mut c = Copy::begin(&mut *conn, "units", columns).await?;
     for (i, u) in cat.units.iter().enumerate() {
         let r = &mut c.rows;
@@ -163,6 +171,7 @@ pub async fn write(conn: &mut PgConnection, w: &World, ids: &Ids, seed: u64) -> 
         );
         r.ts(u.created);
         r.ts(u.updated);
+        r.ts(item_updated[i]);
         c.row().await?;
     }
     c.finish().await?;
@@ -234,7 +243,7 @@ pub async fn write(conn: &mut PgConnection, w: &World, ids: &Ids, seed: u64) -> 
         r.opt_money(d.sum);
         r.opt_int(d.manager.map(|m| ids.manager + 1 + i64::from(m)));
         r.ts(d.created);
-        r.ts(d.updated);
+        r.ts(d.updated.max(u.updated));
         r.ts(d.status_changed);
         c.row().await?;
     }

@@ -122,13 +122,18 @@ async fn each_filter_keeps_and_drops(pool: PgPool) {
             &[1002, 1004],
         ),
         ("dt_status_changed_to=2024-06-01", &[1001]),
-        // dt_updated: 1001 2024-06-01, 1002 2025-04-02, 1003 2025-06-01, 1004 2025-01-20.
-        ("dt_updated_from=2025-01-21", &[1002, 1003]),
+        // dt_updated: 1001 2025-03-14 (its unit 101 changed after the deal did), 1002 2025-04-02,
+        // 1003 2025-06-01, 1004 2025-01-20.
+        ("dt_updated_from=2025-01-21", &[1001, 1002, 1003]),
         (
             "dt_updated_from=2025-04-02&dt_updated_to=2025-06-01",
             &[1002, 1003],
         ),
-        ("dt_updated_to=2025-01-20", &[1001, 1004]),
+        ("dt_updated_to=2025-01-20", &[1004]),
+        (
+            "dt_updated_from=2025-03-14&dt_updated_to=2025-03-14",
+            &[1001],
+        ),
         // Filters combine with AND; unknown parameters change nothing.
         ("only_active=1&flat_status=3", &[1002]),
         ("flat_ids=101&deal_status=13&_t=5&utm_source=1c", &[1001]),

@@ -12,7 +12,7 @@ const OLD: &str = "2020-01-01 00:00:00+00";
 async fn age_everything(pool: &PgPool) {
     without_triggers(
         pool,
-        &format!("update deals set dt_updated = '{OLD}', dt_status_changed = '{OLD}'; update units set dt_updated = '{OLD}'"),
+        &format!("update deals set dt_updated = '{OLD}', dt_status_changed = '{OLD}'; update units set dt_updated = '{OLD}', dt_item_updated = '{OLD}'"),
     )
     .await;
 }
@@ -214,7 +214,7 @@ async fn field_values_insert_update_delete(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
-async fn unit_changes_move_the_unit_not_its_deal(pool: PgPool) {
+async fn unit_changes_move_the_unit_and_its_deals(pool: PgPool) {
     load_small_fixture(&pool).await;
     age_everything(&pool).await;
     let at = write(
@@ -224,11 +224,10 @@ async fn unit_changes_move_the_unit_not_its_deal(pool: PgPool) {
     .await;
     assert_eq!(unit_updated(&pool, 101).await, at);
     assert_eq!(unit_updated(&pool, 102).await, old());
-    assert_eq!(
-        deal_updated(&pool, 1002).await,
-        old(),
-        "a change of the deal's unit does not move the deal"
-    );
+    // Both deals of unit 101 show it as `flat`, the failed one too.
+    assert_eq!(deal_updated(&pool, 1001).await, at);
+    assert_eq!(deal_updated(&pool, 1002).await, at);
+    assert_eq!(deal_updated(&pool, 1003).await, old());
 
     for sql in [
         "insert into unit_param_values (account_id, unit_id, param_id, type, value_string) values (1, 102, 1, 'string', 'двор')",
@@ -239,7 +238,8 @@ async fn unit_changes_move_the_unit_not_its_deal(pool: PgPool) {
         let at = write(&pool, sql).await;
         assert_eq!(unit_updated(&pool, 102).await, at, "{sql}");
         assert_eq!(unit_updated(&pool, 101).await, old(), "{sql} moved another unit");
-        assert_eq!(deal_updated(&pool, 1003).await, old(), "{sql} moved the unit's deal");
+        assert_eq!(deal_updated(&pool, 1003).await, at, "{sql}: the unit's deal shows it");
+        assert_eq!(deal_updated(&pool, 1002).await, old(), "{sql} moved another deal");
     }
 }
 

@@ -71,11 +71,13 @@ async fn each_filter_keeps_and_drops(pool: PgPool) {
         ("flat_status=0", &[103]),
         ("flat_status=3", &[101, 104]),
         ("flat_status=1-2", &[102]),
-        // dt_updated (Moscow days): 101 2025-03-14, 102 2025-06-01, 103 2024-02-01, 104 2025-01-20.
+        // The item's time (Moscow days): 101 2025-04-02 (its deal 1002 changed after the unit,
+        // 2025-03-14), 102 2025-06-01, 103 2024-02-01, 104 2025-01-20.
         ("dt_updated_from=2025-01-20", &[101, 102, 104]),
         ("dt_updated_to=2025-01-20", &[103, 104]),
+        ("dt_updated_from=2025-03-14&dt_updated_to=2025-03-14", &[]),
         (
-            "dt_updated_from=2025-03-14&dt_updated_to=2025-03-14",
+            "dt_updated_from=2025-04-02&dt_updated_to=2025-04-02",
             &[101],
         ),
     ];
@@ -100,7 +102,7 @@ async fn each_filter_keeps_and_drops(pool: PgPool) {
         without_triggers(
             &pool,
             &format!(
-                "update units set dt_updated = '{}' where id = {unit}",
+                "update units set dt_updated = '{0}', dt_item_updated = '{0}' where id = {unit}",
                 at(time).to_rfc3339()
             ),
         )
@@ -119,7 +121,7 @@ async fn each_filter_keeps_and_drops(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
-async fn last_days_on_the_units_own_dt_updated(pool: PgPool) {
+async fn last_days_on_the_units_item_time(pool: PgPool) {
     let (app, feed) = app_with_units_feed(pool.clone()).await;
     // A fresh write through the triggers: the unit's own dt_updated becomes now.
     sqlx::raw_sql("update units set price = price + 1 where id = 102")
@@ -127,12 +129,24 @@ async fn last_days_on_the_units_own_dt_updated(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(ids(&app, &feed, "dt_updated_last_days=1").await, [102]);
-    // A change to the unit's deal does not make the unit "updated".
+    // A change to the unit's active deal changes the units-feed item (its `deal`): it comes too,
+    // while the unit object's own dt_updated stays.
     sqlx::raw_sql("update deals set sum = sum + 1 where id = 1002")
         .execute(&pool)
         .await
         .unwrap();
-    assert_eq!(ids(&app, &feed, "dt_updated_last_days=1").await, [102]);
+    let answer = app.query(&feed, "dt_updated_last_days=1").await;
+    assert_eq!(answer.ids(), [101, 102]);
+    assert_eq!(
+        answer.json()["data"][0]["dt_updated"],
+        "2025-03-14 12:00:00"
+    );
+    // A failed deal is not shown: changing it changes no units-feed item.
+    sqlx::raw_sql("update deals set sum = sum + 1 where id = 1004")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(ids(&app, &feed, "dt_updated_last_days=1").await, [101, 102]);
 }
 
 #[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
