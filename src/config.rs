@@ -153,7 +153,8 @@ pub struct ServerArgs {
     /// Proxies whose X-Forwarded-For is believed, CIDRs joined by commas [default: none]
     #[arg(long, env = "DOMOFEED_TRUSTED_PROXIES")]
     pub trusted_proxies: Option<String>,
-    /// Seconds a client has to send a whole request head once it has begun one [default: 10]
+    /// Seconds a client has to send a whole request head once it has begun one, and the longest
+    /// pause inside a request body that is read [default: 10]
     #[arg(long, env = "DOMOFEED_HEADER_READ_TIMEOUT")]
     pub header_read_timeout: Option<String>,
     /// Seconds a connection may wait for its next request before it is closed [default: 75]
@@ -215,7 +216,7 @@ pub struct Settings {
     /// Peers whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<IpNet>,
     /// Once a client has sent the first byte of a request, the rest of its head must follow
-    /// within this time.
+    /// within this time; a request body that is read may not pause for longer.
     pub header_read_timeout: Duration,
     /// A connection with no request in progress is closed after this long.
     pub idle_timeout: Duration,

@@ -5,6 +5,9 @@
 //!   must follow within `DOMOFEED_HEADER_READ_TIMEOUT`; a half-sent request is closed then.
 //! - **Idle**: a connection with no request in progress (a fresh one that sends nothing, or a
 //!   kept-alive one between requests) is closed after `DOMOFEED_IDLE_TIMEOUT`.
+//! - **Request body**: a body the server reads (a form post) must keep coming: no more than
+//!   `DOMOFEED_HEADER_READ_TIMEOUT` between its pieces, else the read fails (a `400`) and the
+//!   connection closes. Without it a client could send a head, then trickle nothing.
 //!
 //! hyper has one `header_read_timeout`, counted from when it starts waiting for a head: on a
 //! kept-alive connection that is the idle time too, so one knob would set both. Here the
@@ -45,6 +48,7 @@ use tokio::{
     sync::{watch, Notify, OwnedSemaphorePermit},
 };
 use tower::ServiceExt as _;
+use tower_http::timeout::TimeoutBody;
 
 /// The two timeouts of a connection.
 #[derive(Debug, Clone, Copy)]
@@ -79,9 +83,10 @@ pub async fn serve(
     });
     let service = {
         let activity = activity.clone();
-        service_fn(move |mut request: Request<Incoming>| {
+        service_fn(move |request: Request<Incoming>| {
             activity.request_began();
             let end = AnswerEnd(Some(activity.clone()));
+            let mut request = request.map(|body| TimeoutBody::new(timeouts.header_read, body));
             request.extensions_mut().insert(ConnectInfo(peer));
             let router = router.clone();
             async move {

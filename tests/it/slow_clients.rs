@@ -248,3 +248,26 @@ async fn sigterm_closes_idle_connections_at_once(pool: PgPool) {
     let exit = exit.expect("the server exits well before its grace period ends");
     assert_eq!(exit.code(), Some(0));
 }
+
+/// A request whose body stops coming (a login form announced and never sent) is answered and
+/// closed: the body, too, must keep arriving.
+#[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
+async fn a_body_that_stops_coming_is_cut(pool: PgPool) {
+    let server = binary::serve(&pool, &[("DOMOFEED_HEADER_READ_TIMEOUT", "2")], None);
+    let address = server.address;
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream
+            .write_all(
+                b"POST /settings/login HTTP/1.1\r\nHost: localhost\r\n\
+                  Content-Type: application/x-www-form-urlencoded\r\n\
+                  Content-Length: 1000\r\n\r\ncsrf=abc&login=",
+            )
+            .unwrap();
+        closed_within(&mut stream, Duration::from_secs(30))
+    })
+    .await
+    .unwrap();
+    assert!(closed.is_some(), "a stalled body holds its connection");
+    drop(server);
+}
