@@ -183,10 +183,14 @@ async fn a_connection_over_the_cap_is_closed_at_once_not_queued(pool: PgPool) {
         .text()
         .await
         .unwrap();
-    assert!(
-        metrics.contains("domofeed_connections_refused_total 1"),
-        "{metrics}"
-    );
+    // At least the one over the cap (a retry above may have met the cap too, before the held
+    // connections' slots came back).
+    let refused: u64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("domofeed_connections_refused_total "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(refused >= 1, "{metrics}");
     drop(server);
 }
 
