@@ -55,6 +55,15 @@ pub struct RawSettings {
     pub tombstone_days: Option<String>,
     pub data_dir: Option<String>,
     pub pg_bindir: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub header_read_timeout: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub idle_timeout: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub max_connections: Option<String>,
+    pub metrics_bind: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub max_password_checks: Option<String>,
 }
 
 /// The database: every command.
@@ -151,6 +160,22 @@ pub struct ServerArgs {
     /// Days the server keeps deletions for the feeds' `deleted` lists [default: 400]
     #[arg(long, env = "DOMOFEED_TOMBSTONE_DAYS")]
     pub tombstone_days: Option<String>,
+    /// Seconds a client has to send a whole request head once it has begun one, and the longest
+    /// pause inside a request body that is read [default: 10]
+    #[arg(long, env = "DOMOFEED_HEADER_READ_TIMEOUT")]
+    pub header_read_timeout: Option<String>,
+    /// Seconds a connection may wait for its next request before it is closed [default: 75]
+    #[arg(long, env = "DOMOFEED_IDLE_TIMEOUT")]
+    pub idle_timeout: Option<String>,
+    /// Connections open at once; one more is closed at once [default: 512]
+    #[arg(long, env = "DOMOFEED_MAX_CONNECTIONS")]
+    pub max_connections: Option<String>,
+    /// A second address that serves only /metrics (then the main one does not) [default: none]
+    #[arg(long, env = "DOMOFEED_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+    /// Login passwords checked at once; more get a fast 503 [default: the number of cores]
+    #[arg(long, env = "DOMOFEED_MAX_PASSWORD_CHECKS")]
+    pub max_password_checks: Option<String>,
 }
 
 /// `demo`'s own PostgreSQL cluster, for when there is no database to use (`db::cluster`).
@@ -184,7 +209,8 @@ onto!(PublicUrlArgs: public_url);
 onto!(KeyArgs: secret_key, secret_key_file);
 onto!(ServerArgs: read_database_url, max_replica_lag, pool_size, acquire_timeout,
       statement_timeout, max_feed_builds, feed_rate_per_minute, send_timeout, shutdown_grace,
-      trusted_proxies, tombstone_days);
+      trusted_proxies, tombstone_days, header_read_timeout, idle_timeout, max_connections,
+      metrics_bind, max_password_checks);
 onto!(ClusterArgs: data_dir, pg_bindir);
 
 /// Validated settings.
@@ -218,6 +244,17 @@ pub struct Settings {
     pub data_dir: Option<PathBuf>,
     /// Where that cluster's programs are; `None`: searched (`db::cluster`).
     pub pg_bindir: Option<PathBuf>,
+    /// Once a client has sent the first byte of a request, the rest of its head must follow
+    /// within this time; a request body that is read may not pause for longer.
+    pub header_read_timeout: Duration,
+    /// A connection with no request in progress is closed after this long.
+    pub idle_timeout: Duration,
+    /// Connections open at once, on the main listener.
+    pub max_connections: u32,
+    /// Where `/metrics` is served when not on `bind`.
+    pub metrics_bind: Option<SocketAddr>,
+    /// argon2 password checks at once.
+    pub max_password_checks: u32,
 }
 
 impl Settings {
@@ -320,6 +357,35 @@ impl Settings {
             )?,
             data_dir: directory("DOMOFEED_DATA_DIR", raw.data_dir)?,
             pg_bindir: directory("DOMOFEED_PG_BINDIR", raw.pg_bindir)?,
+            header_read_timeout: seconds(
+                "DOMOFEED_HEADER_READ_TIMEOUT",
+                raw.header_read_timeout,
+                10,
+            )?,
+            idle_timeout: seconds("DOMOFEED_IDLE_TIMEOUT", raw.idle_timeout, 75)?,
+            max_connections: parse_number(
+                "DOMOFEED_MAX_CONNECTIONS",
+                raw.max_connections.as_deref(),
+                512,
+                1..=1_000_000,
+            )?,
+            metrics_bind: raw
+                .metrics_bind
+                .as_deref()
+                .map(|text| {
+                    text.parse::<SocketAddr>().map_err(|_| {
+                        Error::Config(format!(
+                            "DOMOFEED_METRICS_BIND: expected an address like 127.0.0.1:9090, got {text:?}"
+                        ))
+                    })
+                })
+                .transpose()?,
+            max_password_checks: parse_number(
+                "DOMOFEED_MAX_PASSWORD_CHECKS",
+                raw.max_password_checks.as_deref(),
+                std::thread::available_parallelism().map_or(2, |n| n.get() as u32),
+                1..=1024,
+            )?,
         })
     }
 
@@ -482,6 +548,11 @@ impl fmt::Debug for Settings {
             .field("tombstone_days", &self.tombstone_days)
             .field("data_dir", &self.data_dir)
             .field("pg_bindir", &self.pg_bindir)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("metrics_bind", &self.metrics_bind)
+            .field("max_password_checks", &self.max_password_checks)
             .finish()
     }
 }

@@ -26,6 +26,8 @@ pub mod http;
 pub mod links;
 /// Prometheus counters and their encoding: a leaf that anything may count into.
 pub mod metrics;
+/// What names people give (feed names, logins) may hold, and how to print them safely.
+pub mod names;
 /// Deterministic, realistic demo and benchmark data.
 pub mod seed;
 /// Logging setup: human-readable or JSON lines.

@@ -33,6 +33,8 @@ struct Metrics {
     pool_max: Gauge,
     pool_timeouts: Counter,
     records_dropped: Counter,
+    connections_refused: Counter,
+    password_checks_refused: Counter,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -165,8 +167,22 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Access-log and last-use records not written: the write queue was full or the primary failed for long",
         records_dropped.clone(),
     );
+    let connections_refused = Counter::default();
+    registry.register(
+        "connections_refused",
+        "Connections closed at once because DOMOFEED_MAX_CONNECTIONS were open",
+        connections_refused.clone(),
+    );
+    let password_checks_refused = Counter::default();
+    registry.register(
+        "password_checks_refused",
+        "Logins answered 503 because DOMOFEED_MAX_PASSWORD_CHECKS passwords were being checked",
+        password_checks_refused.clone(),
+    );
     Metrics {
         records_dropped,
+        connections_refused,
+        password_checks_refused,
         registry,
         requests,
         feed_seconds,
@@ -198,6 +214,16 @@ pub fn pool_timed_out() {
 /// `n` access-log or last-use records were dropped instead of holding up a feed.
 pub fn records_dropped(n: u64) {
     METRICS.records_dropped.inc_by(n);
+}
+
+/// A connection was closed at once: the server had as many open as it may.
+pub fn connection_refused() {
+    METRICS.connections_refused.inc();
+}
+
+/// A login was answered 503: every password check slot was taken.
+pub fn password_check_refused() {
+    METRICS.password_checks_refused.inc();
 }
 
 /// The database pool as it is now: connections open, of which idle, and the most allowed.

@@ -1,26 +1,23 @@
-//! Admins of the settings page: who they are, their argon2id password hashes, and the check at
-//! login, slowed down after repeated wrong passwords per login and per client address.
+//! Admins of the settings page: who they are, and the check at login. Their passwords are
+//! argon2id hashes (`passwords`, which bounds the work of checking them); wrong ones are
+//! throttled per login, per client address and per known device (`throttle`, `devices`).
 
-use std::{net::IpAddr, sync::OnceLock};
+use std::net::IpAddr;
 
-use argon2::{
-    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
-    Argon2,
-};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use crate::{Error, Result};
+use super::{
+    devices,
+    passwords::{self, PasswordChecks},
+    throttle::{self, Admission, Attempt},
+};
+use crate::{links::Token, names, Error, Result};
 
-/// Wrong passwords within this window count towards a lock.
-pub const FAILURE_WINDOW_MINUTES: i64 = 15;
-/// This many wrong passwords for one login within the window lock that login.
-pub const MAX_FAILURES_PER_LOGIN: i64 = 5;
-/// This many wrong passwords from one address within the window lock that address (it may be
-/// guessing many logins).
-pub const MAX_FAILURES_PER_ADDRESS: i64 = 20;
 /// Passwords shorter than this are refused when an admin is added.
 pub const MIN_PASSWORD_CHARS: usize = 8;
+/// The most characters a login may have.
+pub const MAX_LOGIN_CHARS: usize = 100;
 
 /// An admin as listed.
 #[derive(Debug, Clone)]
@@ -34,8 +31,12 @@ pub struct Admin {
 /// How a login attempt went.
 #[derive(Debug)]
 pub enum LoginOutcome {
-    /// The password is right: this admin.
-    Admin(Admin),
+    /// The password is right: this admin. `known_device` is the digest of the device cookie the
+    /// browser brought, when it is this admin's (otherwise the caller remembers the device).
+    Admin {
+        admin: Admin,
+        known_device: Option<[u8; 32]>,
+    },
     /// Unknown login or wrong password (the caller cannot tell which).
     Wrong,
     /// Too many wrong passwords lately; the password was not checked. Retry after this many
@@ -43,13 +44,25 @@ pub enum LoginOutcome {
     Locked { retry_after: u64 },
 }
 
+/// What a login form brings.
+#[derive(Debug, Clone, Copy)]
+pub struct Credentials<'a> {
+    pub login: &'a str,
+    pub password: &'a str,
+    /// The client's address (`http::client_addr`).
+    pub client: IpAddr,
+    /// The browser's device cookie, if it has one.
+    pub device: Option<&'a Token>,
+}
+
 /// Adds an admin to an account; the password is stored as an argon2id hash only.
 pub async fn add(db: &PgPool, account_id: i64, login: &str, password: &str) -> Result<Admin> {
     let login = login.trim();
-    if login.is_empty() || login.chars().any(char::is_whitespace) || login.chars().count() > 100 {
+    names::check("--login", login, MAX_LOGIN_CHARS)?;
+    if login.is_empty() || login.chars().any(char::is_whitespace) {
         return Err(Error::bad_request(
             "--login",
-            "expected 1 to 100 characters without spaces",
+            format!("expected 1 to {MAX_LOGIN_CHARS} characters without spaces"),
         ));
     }
     if password.chars().count() < MIN_PASSWORD_CHARS {
@@ -67,7 +80,7 @@ pub async fn add(db: &PgPool, account_id: i64, login: &str, password: &str) -> R
     if !exists {
         return Err(Error::not_found(format!("account {account_id}")));
     }
-    let hash = hash_password(password.to_owned()).await?;
+    let hash = passwords::hash(password.to_owned()).await?;
     let inserted = sqlx::query_as!(
         Admin,
         "insert into admins (account_id, login, password_hash) values ($1, $2, $3)
@@ -97,6 +110,7 @@ pub async fn list(db: &PgPool, account_id: Option<i64>) -> Result<Vec<Admin>> {
 
 /// Removes an admin and ends their sessions.
 pub async fn remove(db: &PgPool, login: &str) -> Result<()> {
+    names::check("--login", login, usize::MAX)?;
     let removed = sqlx::query!(
         "delete from admins where lower(login) = lower($1)",
         login.trim(),
@@ -109,18 +123,36 @@ pub async fn remove(db: &PgPool, login: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks a login and password from `client`. A locked login or address is refused before the
-/// password is looked at; a wrong password is recorded; a right one clears the login's record.
+/// Checks a login and password. In order: a slot for the password check (else
+/// `Error::Busy`, before any other work), the throttle (which writes the attempt down, or
+/// refuses it when a limit is reached: the password is then not checked), the check itself;
+/// a right password forgets the login's attempts.
+///
+/// A login that could not be stored (NUL, control characters) is a `400`.
 pub async fn log_in(
     db: &PgPool,
-    login: &str,
-    password: &str,
-    client: IpAddr,
+    checks: &PasswordChecks,
+    credentials: Credentials<'_>,
 ) -> Result<LoginOutcome> {
-    // No login is longer than 100 characters; a longer one is kept short in the failure record.
-    let login: String = login.trim().chars().take(101).collect();
-    let login = login.as_str();
-    if let Some(retry_after) = locked_for(db, login, client).await? {
+    // No login is longer than 100 characters; a longer one is kept short in the attempt record.
+    let login: String = credentials
+        .login
+        .trim()
+        .chars()
+        .take(MAX_LOGIN_CHARS + 1)
+        .collect();
+    names::check("login", &login, MAX_LOGIN_CHARS + 1)?;
+    let slot = checks.slot()?;
+    let known_device = match credentials.device {
+        Some(token) => devices::recognize(db, token, &login).await?,
+        None => None,
+    };
+    let attempt = Attempt {
+        login: &login,
+        client: credentials.client,
+        device: known_device.as_ref().map(|d| &d[..]),
+    };
+    if let Admission::Locked { retry_after } = throttle::admit(db, attempt).await? {
         return Ok(LoginOutcome::Locked { retry_after });
     }
     let found = sqlx::query!(
@@ -130,106 +162,22 @@ pub async fn log_in(
     )
     .fetch_optional(db)
     .await?;
-    // An unknown login costs the same hashing as a known one, so timing does not tell them apart.
+    // An unknown login costs the same check as a known one, so timing does not tell them apart.
     let stored = found.as_ref().map(|f| f.password_hash.clone());
-    let right = verify_password(password.to_owned(), stored).await?;
+    let right = slot.verify(credentials.password.to_owned(), stored).await?;
     match found {
         Some(admin) if right => {
-            sqlx::query!(
-                "delete from login_failures where lower(login) = lower($1)",
-                admin.login,
-            )
-            .execute(db)
-            .await?;
-            Ok(LoginOutcome::Admin(Admin {
-                id: admin.id,
-                account_id: admin.account_id,
-                login: admin.login,
-                dt_created: admin.dt_created,
-            }))
+            throttle::succeeded(db, &admin.login).await?;
+            Ok(LoginOutcome::Admin {
+                admin: Admin {
+                    id: admin.id,
+                    account_id: admin.account_id,
+                    login: admin.login,
+                    dt_created: admin.dt_created,
+                },
+                known_device,
+            })
         }
-        _ => {
-            sqlx::query!(
-                "with pruned as (delete from login_failures where dt < now() - interval '1 day')
-                 insert into login_failures (login, client_addr) values ($1, $2::text::inet)",
-                login,
-                client.to_string(),
-            )
-            .execute(db)
-            .await?;
-            Ok(LoginOutcome::Wrong)
-        }
+        _ => Ok(LoginOutcome::Wrong),
     }
-}
-
-/// Seconds until `login` and `client` may try again, when either is locked: the lock lasts until
-/// the oldest of the last N failures leaves the window.
-async fn locked_for(db: &PgPool, login: &str, client: IpAddr) -> Result<Option<u64>> {
-    let until = sqlx::query_scalar!(
-        "select max(unlock) from (
-             (select dt + make_interval(mins => $3::int) as unlock from login_failures
-               where lower(login) = lower($1) and dt > now() - make_interval(mins => $3::int)
-               order by dt desc offset $4::bigint - 1 limit 1)
-             union all
-             (select dt + make_interval(mins => $3::int) from login_failures
-               where client_addr = $2::text::inet and dt > now() - make_interval(mins => $3::int)
-               order by dt desc offset $5::bigint - 1 limit 1)
-         ) locks",
-        login,
-        client.to_string(),
-        FAILURE_WINDOW_MINUTES as i32,
-        MAX_FAILURES_PER_LOGIN,
-        MAX_FAILURES_PER_ADDRESS,
-    )
-    .fetch_one(db)
-    .await?;
-    Ok(until.map(|until| (until - Utc::now()).num_seconds().max(1) as u64))
-}
-
-/// Hashing takes tens of milliseconds of CPU by design: it runs off the async threads.
-async fn hash_password(password: String) -> Result<String> {
-    blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|e| Error::internal("hashing a password", e.to_string()))
-    })
-    .await
-}
-
-/// Whether `password` matches `stored`. With nothing stored, a hash of the same parameters is
-/// checked anyway and the answer is no, so that an unknown login costs one verification, as a
-/// known one does.
-async fn verify_password(password: String, stored: Option<String>) -> Result<bool> {
-    static NO_ADMIN: OnceLock<String> = OnceLock::new();
-    blocking(move || {
-        let known = stored.is_some();
-        let stored = match stored {
-            Some(hash) => hash,
-            None => NO_ADMIN
-                .get_or_init(|| {
-                    let salt = SaltString::generate(&mut OsRng);
-                    Argon2::default()
-                        .hash_password(b"no such admin", &salt)
-                        .map(|h| h.to_string())
-                        .unwrap_or_default()
-                })
-                .clone(),
-        };
-        let Ok(parsed) = PasswordHash::new(&stored) else {
-            return Ok(false);
-        };
-        let matches = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        Ok(known && matches)
-    })
-    .await
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::internal("password hashing", e))?
 }

@@ -8,7 +8,7 @@ use crate::{
     admin::admins,
     config::{BindArgs, PublicUrlArgs, RawSettings, Settings},
     db::{self, Purpose},
-    Error, Result,
+    names, Error, Result,
 };
 
 /// `domofeed admin …`: the settings that printing the login URL needs, and what to do.
@@ -60,8 +60,8 @@ pub async fn run(settings: Settings, command: AdminCommand) -> Result<()> {
             let password = read_password()?;
             let admin = admins::add(&db, account, &login, &password).await?;
             eprintln!(
-                "admin {:?} added to account {}; log in at {}/settings/login",
-                admin.login,
+                "admin \"{}\" added to account {}; log in at {}/settings/login",
+                names::shown(&admin.login),
                 admin.account_id,
                 settings.public_url.as_str().trim_end_matches('/')
             );
@@ -77,13 +77,15 @@ pub async fn run(settings: Settings, command: AdminCommand) -> Result<()> {
                     admin.id,
                     admin.account_id,
                     admin.dt_created.format("%Y-%m-%d %H:%M:%S"),
-                    admin.login
+                    // Escaped: a login stored before control characters were refused cannot
+                    // rewrite the operator's terminal.
+                    names::shown(&admin.login)
                 );
             }
         }
         AdminCommand::Remove { login } => {
             admins::remove(&db, &login).await?;
-            eprintln!("admin {login:?} removed");
+            eprintln!("admin \"{}\" removed", names::shown(&login));
         }
     }
     Ok(())

@@ -8,7 +8,7 @@ use crate::{
     db::{self, Purpose},
     feeds::filter::parse_id_list,
     links::{self, FeedKind, NewFeed, Owner},
-    Result,
+    names, Result,
 };
 
 /// `domofeed feed …`: the settings that printing a link needs, and what to do.
@@ -123,6 +123,8 @@ pub async fn run(settings: Settings, command: FeedCommand) -> Result<()> {
                     let ids: Vec<String> = feed.house_ids.iter().map(i64::to_string).collect();
                     notes.push_str(&format!(" (houses {})", ids.join("-")));
                 }
+                // Names are printed with control and bidi characters escaped: a name stored
+                // before they were refused cannot rewrite the operator's terminal.
                 if !feed.allowed_networks.is_empty() {
                     notes.push_str(&format!(" (from {})", feed.allowed_networks.join(", ")));
                 }
@@ -140,7 +142,7 @@ pub async fn run(settings: Settings, command: FeedCommand) -> Result<()> {
                     feed.dt_last_used
                         .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
                         .unwrap_or_else(|| "never".into()),
-                    feed.name,
+                    names::shown(&feed.name),
                 );
             }
         }

@@ -16,7 +16,9 @@ use super::{params::FeedQuery, schemas::*};
 /// Every answer is `application/json; charset=utf-8` (no BOM) with `Cache-Control: no-store`;
 /// gzip, br or zstd only when `Accept-Encoding` asks. If the database fails after the body has
 /// started, the transfer is cut off (the chunked body is never terminated): a body that does not
-/// parse is an incomplete feed and must be fetched again.
+/// parse is an incomplete feed and must be fetched again. `HEAD` runs the same checks (token,
+/// allow-list, rate, parameters) and answers the same status and headers without building the
+/// feed.
 #[utoipa::path(
     get,
     path = "/dc-api/feeds/{feed}/",

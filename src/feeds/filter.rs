@@ -3,7 +3,8 @@
 //!
 //! Rules (docs/feeds.md): lists are positive integers joined by `-` (at most 10,000); dates are strict
 //! `YYYY-MM-DD`; a `_from` after its `_to` is an error; a parameter repeated with different values
-//! is an error; parameters the feed does not know are ignored and reported.
+//! is an error; a known parameter holding NUL (`%00`) is an error; parameters the feed does not
+//! know are ignored and reported.
 
 use std::{collections::HashMap, fmt::Write as _};
 

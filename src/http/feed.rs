@@ -1,10 +1,13 @@
-//! `GET /dc-api/feeds/{feed_id}-{token}/`: both feeds.
+//! `GET /dc-api/feeds/{feed_id}-{token}/`: both feeds. `HEAD` goes through the same checks
+//! and answers with the same status and headers, without building the feed: no snapshot, no
+//! build slot, no query.
 
 use std::net::SocketAddr;
 
 use axum::{
+    body::Body,
     extract::{ConnectInfo, Path, RawQuery, State},
-    http::HeaderMap,
+    http::{HeaderMap, Method, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
     Router,
@@ -26,6 +29,7 @@ pub fn router() -> Router<AppState> {
 async fn feed(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
     headers: HeaderMap,
     segment: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(query): RawQuery,
@@ -46,6 +50,7 @@ async fn feed(
         .await?;
     let client = client_addr(peer, &headers, &state.settings.trusted_proxies);
     let log = AccessLog::start(&state.recorder, &feed, client);
+    let head = method == Method::HEAD;
     let url = links::feed_url_of_segment(&state.settings.public_url, &segment);
     match deliver(
         &state,
@@ -53,6 +58,7 @@ async fn feed(
         client,
         query.as_deref().unwrap_or(""),
         url,
+        head,
         log,
     )
     .await
@@ -73,6 +79,7 @@ async fn deliver(
     client: std::net::IpAddr,
     query: &str,
     url: String,
+    head: bool,
     log: AccessLog,
 ) -> std::result::Result<Response, (Error, AccessLog)> {
     let started = std::time::Instant::now();
@@ -93,11 +100,19 @@ async fn deliver(
             url,
             raw_query: query_text.to_owned(),
         };
-        let slot = state.limits.build_slot()?;
-        Ok((request, slot))
+        Ok(request)
     })();
-    let (request, slot) = match checked {
-        Ok(ok) => ok,
+    let request = match checked {
+        Ok(request) => request,
+        Err(e) => return Err((e, log)),
+    };
+    if head {
+        links::touch_last_used(&state.recorder, feed.id);
+        log.finish(StatusCode::OK.as_u16(), true, 0, 0);
+        return Ok(head_answer());
+    }
+    let slot = match state.limits.build_slot() {
+        Ok(slot) => slot,
         Err(e) => return Err((e, log)),
     };
     let tx = match state
@@ -119,4 +134,11 @@ async fn deliver(
         Ok(body) => Ok(body.into_response()),
         Err((e, delivery)) => Err((e, delivery.log)),
     }
+}
+
+/// The answer to a `HEAD` that passed the checks: 200 with a body of unknown length that ends at
+/// once, so that hyper sends the head a `GET` would get (chunked, no Content-Length) and no body.
+fn head_answer() -> Response {
+    let nothing = futures::stream::empty::<std::io::Result<bytes::Bytes>>();
+    (StatusCode::OK, Body::from_stream(nothing)).into_response()
 }

@@ -3,10 +3,12 @@
 //! - `feed`: the feed URL (`links` authenticates it, `feeds` builds the body);
 //! - `settings/`: the settings page, its login and its JSON API;
 //! - `ops`: `/docs`, `/openapi.json`, `/metrics`, request ids, spans, compression;
-//! - `server`: the one way to serve (production and tests), with draining;
+//! - `server`: the one way to serve (production and tests): the accept loop, the connection cap,
+//!   draining; `connection`: one connection, its timeouts, Title-Case header names;
 //! - `state`: what handlers reach; `limits`: overload protection; `error`: the error body.
 
 mod client;
+mod connection;
 mod error;
 mod feed;
 mod limits;
@@ -28,13 +30,16 @@ use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 pub use error::error_response;
 pub use limits::Limits;
-pub use server::{serve, serve_on, shutdown_signal};
+pub use server::{serve, serve_on, shutdown_signal, Listeners};
 pub use state::{App, AppState};
 
 /// All routes, with the contract's headers and a trace span per request that names the route
-/// template (never the URI: it holds the feed's token).
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// template (never the URI: it holds the feed's token). `/metrics` is among them when
+/// `with_metrics` (it is not when it has a listener of its own). Behind an https public URL
+/// every answer carries `Strict-Transport-Security`.
+pub fn router(state: AppState, with_metrics: bool) -> Router {
+    let state_is_https = state.settings.public_url.scheme() == "https";
+    let router = Router::new()
         .merge(feed::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -46,7 +51,7 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("application/json; charset=utf-8"),
         ))
         // --- operations (ops.rs): /docs, /openapi.json, /metrics; metering of every answer ---
-        .merge(ops::routes())
+        .merge(ops::routes(with_metrics))
         // --- the settings page and its API (settings/): HTML and JSON of their own ---
         .merge(settings::router())
         .layer(axum::middleware::from_fn(ops::count_answer))
@@ -72,7 +77,32 @@ pub fn router(state: AppState) -> Router {
         )
         // --- operations: a request id for the span (outermost) and the response header ---
         .layer(ops::propagate_request_id())
-        .layer(ops::set_request_id())
+        .layer(ops::set_request_id());
+    if state_is_https {
+        router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        ))
+    } else {
+        router
+    }
+}
+
+/// Behind an https public URL, browsers are told to use nothing else for a year. Without
+/// `includeSubDomains`: the feeds' host says nothing of its sibling hosts, which may serve plain
+/// http for good reasons; without `preload`, which is a commitment for the whole domain.
+const HSTS: &str = "max-age=31536000";
+
+/// What the `/metrics` listener (`DOMOFEED_METRICS_BIND`) serves: `/metrics`, and 404 for the
+/// rest.
+pub fn metrics_router(state: AppState) -> Router {
+    ops::metrics_route()
+        .fallback(not_found)
+        .with_state(state)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
 }
 
 /// The process is up.

@@ -27,11 +27,20 @@ use crate::metrics;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The routes for people and machines that look after the feeds; each sets its content type.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(crate::docs::router())
-        .route("/metrics", get(metrics_text))
-        .method_not_allowed_fallback(super::method_not_allowed)
+/// `/metrics` is among them unless it has a listener of its own (`DOMOFEED_METRICS_BIND`).
+pub fn routes(with_metrics: bool) -> Router<AppState> {
+    let routes = Router::new().merge(crate::docs::router());
+    let routes = if with_metrics {
+        routes.merge(metrics_route())
+    } else {
+        routes
+    };
+    routes.method_not_allowed_fallback(super::method_not_allowed)
+}
+
+/// `/metrics` alone.
+pub fn metrics_route() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics_text))
 }
 
 /// gzip, br and zstd, only when `Accept-Encoding` asks (1C does not, and gets plain JSON).

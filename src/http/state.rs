@@ -7,6 +7,7 @@ use tokio::task::JoinHandle;
 
 use super::Limits;
 use crate::{
+    admin::passwords::PasswordChecks,
     config::Settings,
     db::{prune, replicas::Reads},
     links::{
@@ -31,6 +32,8 @@ pub struct AppState {
     /// (the feeds do not need it: the page then lists links without showing them).
     pub key: Option<SecretKey>,
     pub limits: Limits,
+    /// Slots for login password checks (`DOMOFEED_MAX_PASSWORD_CHECKS`).
+    pub password_checks: PasswordChecks,
     /// Set once shutdown has begun: `/readyz` then says not ready.
     pub draining: Arc<AtomicBool>,
 }
@@ -61,6 +64,7 @@ impl App {
         let state = AppState {
             key,
             limits: Limits::new(&settings),
+            password_checks: PasswordChecks::new(settings.max_password_checks),
             db,
             reads,
             recorder,

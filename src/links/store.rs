@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use url::Url;
 
 use super::{FeedKind, SecretKey, Token};
-use crate::{Error, Result};
+use crate::{names, Error, Result};
 
 /// Whose feeds an operation may touch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +38,8 @@ impl Owner {
 pub struct NewFeed {
     pub account_id: i64,
     pub kind: FeedKind,
-    /// Defaults to the kind's Russian name ("Полный от сделок", "Полный от помещений").
+    /// Defaults to the kind's Russian name ("Полный от сделок", "Полный от помещений"). At most
+    /// 200 characters, none of them control or bidirectional formatting ones (`names`).
     pub name: Option<String>,
     /// Limits the feed to these houses; empty means all houses of the account.
     pub house_ids: Vec<i64>,
@@ -115,6 +116,7 @@ pub async fn create(db: &PgPool, key: &SecretKey, new: NewFeed) -> Result<(FeedI
         .map(|n| n.trim().to_owned())
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| new.kind.title().to_owned());
+    names::check("name", &name, names::MAX_FEED_NAME_CHARS)?;
     let token = Token::generate();
     let digest = token.sha256();
     let networks: Vec<String> = new.allowed_networks.iter().map(IpNet::to_string).collect();

@@ -75,15 +75,19 @@ impl SecretKey {
         SecretKey(key)
     }
 
-    /// Reads the key file, or creates it (mode 0600) with a warning when it does not exist.
+    /// Reads the key file, or creates it (mode 0600) with a warning when it does not exist. A
+    /// file that other users may read or write is used, with a warning.
     pub fn load_or_create(path: &Path) -> Result<SecretKey> {
         match std::fs::read_to_string(path) {
-            Ok(text) => SecretKey::from_hex(&text).ok_or_else(|| {
-                Error::Config(format!(
-                    "DOMOFEED_SECRET_KEY_FILE: {} must hold 64 hexadecimal digits (32 bytes)",
-                    path.display()
-                ))
-            }),
+            Ok(text) => {
+                warn_if_others_may_access(path);
+                SecretKey::from_hex(&text).ok_or_else(|| {
+                    Error::Config(format!(
+                        "DOMOFEED_SECRET_KEY_FILE: {} must hold 64 hexadecimal digits (32 bytes)",
+                        path.display()
+                    ))
+                })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = SecretKey::generate();
                 write_new_key(path, &key)?;
@@ -128,6 +132,27 @@ impl fmt::Debug for SecretKey {
         f.write_str("SecretKey(***)")
     }
 }
+
+/// The key opens every feed link: a file that the group or others may read (or replace) is
+/// worth a warning at start. (It is still used: refusing would stop the feeds.)
+#[cfg(unix)]
+fn warn_if_others_may_access(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return;
+    };
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format!("{mode:04o}"),
+            "the secret key file may be read or written by other users: chmod 600 it"
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_others_may_access(_path: &Path) {}
 
 fn write_new_key(path: &Path, key: &SecretKey) -> Result<()> {
     let context = || format!("DOMOFEED_SECRET_KEY_FILE: cannot create {}", path.display());

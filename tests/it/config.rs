@@ -16,6 +16,36 @@ fn defaults() {
     assert_eq!(settings.bind.to_string(), "127.0.0.1:8080");
     assert_eq!(settings.public_url.as_str(), "http://127.0.0.1:8080/");
     assert_eq!(settings.pool_size, 10);
+    assert_eq!(settings.header_read_timeout.as_secs(), 10);
+    assert_eq!(settings.idle_timeout.as_secs(), 75);
+    assert_eq!(settings.max_connections, 512);
+    assert_eq!(settings.metrics_bind, None);
+    let cores = std::thread::available_parallelism().unwrap().get() as u32;
+    assert_eq!(settings.max_password_checks, cores);
+}
+
+#[test]
+fn connection_and_login_limits_from_flags_and_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("domofeed.toml");
+    std::fs::write(
+        &file,
+        "header_read_timeout = 5\nidle_timeout = 30\nmax_connections = 100\n\
+         metrics_bind = \"127.0.0.1:9090\"\nmax_password_checks = 3\n",
+    )
+    .unwrap();
+    let settings = Settings::load(Some(&file), |raw| raw).unwrap();
+    assert_eq!(settings.header_read_timeout.as_secs(), 5);
+    assert_eq!(settings.idle_timeout.as_secs(), 30);
+    assert_eq!(settings.max_connections, 100);
+    assert_eq!(settings.metrics_bind.unwrap().to_string(), "127.0.0.1:9090");
+    assert_eq!(settings.max_password_checks, 3);
+    let cli = ServerArgs {
+        max_connections: Some("7".into()),
+        ..Default::default()
+    };
+    let merged = Settings::load(Some(&file), |raw| cli.onto(raw)).unwrap();
+    assert_eq!(merged.max_connections, 7);
 }
 
 #[test]
@@ -76,6 +106,41 @@ fn wrong_values_name_the_setting_in_one_line() {
                 ..Default::default()
             },
             "DOMOFEED_STATEMENT_TIMEOUT",
+        ),
+        (
+            RawSettings {
+                header_read_timeout: Some("0".into()),
+                ..Default::default()
+            },
+            "DOMOFEED_HEADER_READ_TIMEOUT",
+        ),
+        (
+            RawSettings {
+                idle_timeout: Some("soon".into()),
+                ..Default::default()
+            },
+            "DOMOFEED_IDLE_TIMEOUT",
+        ),
+        (
+            RawSettings {
+                max_connections: Some("0".into()),
+                ..Default::default()
+            },
+            "DOMOFEED_MAX_CONNECTIONS",
+        ),
+        (
+            RawSettings {
+                metrics_bind: Some("9090".into()),
+                ..Default::default()
+            },
+            "DOMOFEED_METRICS_BIND",
+        ),
+        (
+            RawSettings {
+                max_password_checks: Some("0".into()),
+                ..Default::default()
+            },
+            "DOMOFEED_MAX_PASSWORD_CHECKS",
         ),
     ];
     for (raw, name) in cases {
@@ -161,6 +226,11 @@ fn each_command_shows_its_own_options() {
         "--max-feed-builds",
         "--read-database-url",
         "--trusted-proxies",
+        "--header-read-timeout",
+        "--idle-timeout",
+        "--max-connections",
+        "--metrics-bind",
+        "--max-password-checks",
     ];
     for args in [&["serve"][..], &["demo"]] {
         let text = help(args);

@@ -73,6 +73,52 @@ async fn builds_over_the_cap_get_a_fast_503(pool: PgPool) {
     );
 }
 
+/// HEAD runs the feed's checks and answers GET's head, without building the feed: it needs no
+/// build slot (here the only one is held by a reader that reads nothing).
+#[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
+async fn head_answers_without_building_the_feed(pool: PgPool) {
+    seed_units(&pool, 3000).await;
+    let raw = RawSettings {
+        max_feed_builds: Some("1".into()),
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(pool.clone(), raw).await;
+    let feed = app.feed(1, FeedKind::Deals, vec![]).await;
+    let url = format!("http://{}{feed}", app.address);
+    let holder = app.client.get(&url).send().await.unwrap();
+    assert_eq!(holder.status(), 200);
+    assert_eq!(app.get(&feed).await.status, 503, "the only slot is taken");
+
+    let head = app.client.head(&url).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(
+        head.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+    assert_eq!(head.headers()["cache-control"], "no-store");
+    assert!(head.headers().get("content-length").is_none());
+    assert!(head.bytes().await.unwrap().is_empty());
+    // The checks still apply.
+    let bad = app
+        .client
+        .head(format!("{url}?deal_ids=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let wrong = format!("{}x/", url.trim_end_matches('/'));
+    assert_eq!(app.client.head(wrong).send().await.unwrap().status(), 404);
+    drop(holder);
+    // Each HEAD that passed is in the access log as a complete answer of no items.
+    let id = feed_id_of(&feed);
+    let rows = access_rows(&pool, id, 4).await;
+    assert!(
+        rows.iter()
+            .any(|r| r.status == 200 && r.complete && r.items == 0 && r.bytes == 0),
+        "{rows:?}"
+    );
+}
+
 #[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
 async fn a_feed_polled_too_often_gets_429_with_retry_after(pool: PgPool) {
     load_small_fixture(&pool).await;

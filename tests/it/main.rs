@@ -1,6 +1,7 @@
 //! Integration tests: one binary, each test on its own PostgreSQL database (`#[sqlx::test]`,
 //! which needs DATABASE_URL pointing at a server where it may create databases).
 
+mod bad_input;
 mod binary;
 mod browser;
 mod common;
@@ -13,6 +14,7 @@ mod guide;
 mod hardening;
 mod hardening_process;
 mod incremental;
+mod login_attacks;
 mod metrics;
 mod openapi;
 mod operations;
@@ -22,5 +24,6 @@ mod process;
 mod replicas;
 mod seed;
 mod settings;
+mod slow_clients;
 mod timestamps;
 mod units_feed;

@@ -95,3 +95,38 @@ async fn metrics_count_answers_and_feeds_without_secrets(pool: PgPool) {
     }
     assert!(!after.contains("feed_id"));
 }
+
+/// `DOMOFEED_METRICS_BIND`: `/metrics` on an address of its own, and no longer on the main one.
+#[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
+async fn metrics_can_have_a_listener_of_their_own(pool: PgPool) {
+    let server = crate::binary::serve(&pool, &[("DOMOFEED_METRICS_BIND", "127.0.0.1:0")], None);
+    let started = std::time::Instant::now();
+    let metrics_address = loop {
+        let stderr = server.stderr();
+        if let Some((_, rest)) = stderr.split_once("serving /metrics on ") {
+            let end = rest
+                .find(|c: char| c.is_whitespace() || c == '"')
+                .unwrap_or(rest.len());
+            break rest[..end].to_owned();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{stderr}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let get = |url: String| async move {
+        let response = reqwest::get(url).await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    let (status, text) = get(format!("http://{metrics_address}/metrics")).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("domofeed_db_pool_max_connections"), "{text}");
+    assert_eq!(
+        get(format!("http://{metrics_address}/healthz")).await.0,
+        404
+    );
+    let main = server.address;
+    assert_eq!(get(format!("http://{main}/metrics")).await.0, 404);
+    assert_eq!(get(format!("http://{main}/healthz")).await.0, 200);
+}

@@ -128,3 +128,23 @@ async fn json_logs_carry_the_request_id_and_route(pool: PgPool) {
     assert!(feed["spans"][0]["request_id"].as_str().unwrap().len() == 36);
     assert!(!text.contains(&"S".repeat(64)), "the token is never logged");
 }
+
+/// A key file that other users may read is used, with a warning at start naming the fix.
+#[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
+async fn a_key_file_readable_by_others_is_warned_about(pool: PgPool) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("secret.key");
+    std::fs::write(&key, format!("{}\n", "ab".repeat(32))).unwrap();
+    let path = key.to_str().unwrap().to_owned();
+    let serve = |mode: u32| {
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+        let env = [("DOMOFEED_SECRET_KEY_FILE", path.as_str())];
+        binary::serve(&pool, &env, None).stop()
+    };
+    let loose = String::from_utf8(serve(0o644).stderr).unwrap();
+    assert!(loose.contains("chmod 600"), "{loose}");
+    assert!(loose.contains("0644"), "{loose}");
+    let tight = String::from_utf8(serve(0o600).stderr).unwrap();
+    assert!(!tight.contains("chmod 600"), "{tight}");
+}

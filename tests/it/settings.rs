@@ -1,7 +1,10 @@
 //! The settings page over HTTP: login, sessions, CSRF, account isolation, and the forms and API
 //! that create, rotate and revoke feed links.
 
-use domofeed::{admin::admins, links::FeedKind};
+use domofeed::{
+    admin::{admins, throttle},
+    links::FeedKind,
+};
 use reqwest::{redirect::Policy, StatusCode};
 use sqlx::PgPool;
 
@@ -188,6 +191,15 @@ async fn login_sets_a_strict_http_only_cookie_and_logout_ends_it(pool: PgPool) {
     let (page, csrf) = admin.page().await;
     assert!(page.contains("Экспорт данных"));
     assert!(page.contains("ГК «Тестовый»"), "the account's name");
+    // The session's CSRF token is derived, not stored: no row of the database holds it.
+    let stored: i64 = sqlx::query_scalar(
+        "select count(*) from admin_sessions s where position($1 in s::text) > 0",
+    )
+    .bind(&csrf)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(stored, 0, "the CSRF token is not in admin_sessions");
     let (status, _, location) = admin.post("/settings/logout", &[("csrf", &csrf)]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(location, "/settings/login");
@@ -195,8 +207,10 @@ async fn login_sets_a_strict_http_only_cookie_and_logout_ends_it(pool: PgPool) {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the session is gone");
 }
 
+/// Behind https the cookies are Secure and carry the `__Host-` prefix (so Path=/ and no
+/// Domain), and every answer asks the browser to keep to https.
 #[sqlx::test]
-async fn a_secure_cookie_behind_https(pool: PgPool) {
+async fn secure_host_cookies_and_hsts_behind_https(pool: PgPool) {
     load_small_fixture(&pool).await;
     admins::add(&pool, 1, "anna", PASSWORD).await.unwrap();
     let app = TestApp::spawn_with(
@@ -208,10 +222,30 @@ async fn a_secure_cookie_behind_https(pool: PgPool) {
     )
     .await;
     let admin = Admin::new(&app);
-    let (_, page, _) = admin.get("/settings/login").await;
+    let login_page = admin
+        .client
+        .get(format!("{}/settings/login", admin.base))
+        .send()
+        .await
+        .unwrap();
+    let set_cookies = |response: &reqwest::Response| -> Vec<String> {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    };
+    let csrf_cookie = set_cookies(&login_page);
+    let page = login_page.text().await.unwrap();
     let response = admin
         .client
         .post(format!("{}/settings/login", admin.base))
+        // The browser would send the __Host- cookie back over https; this test speaks http.
+        .header(
+            "cookie",
+            csrf_cookie[0].split(';').next().unwrap().to_owned(),
+        )
         .form(&[
             ("csrf", csrf_of(&page).as_str()),
             ("login", "anna"),
@@ -220,13 +254,41 @@ async fn a_secure_cookie_behind_https(pool: PgPool) {
         .send()
         .await
         .unwrap();
-    let secure = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .any(|c| c.starts_with("domofeed_session=") && c.contains("Secure"));
-    assert!(secure);
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let mut cookies = csrf_cookie;
+    cookies.extend(set_cookies(&response));
+    for name in [
+        "__Host-domofeed_login_csrf=",
+        "__Host-domofeed_session=",
+        "__Host-domofeed_device=",
+    ] {
+        let cookie = cookies
+            .iter()
+            .find(|c| c.starts_with(name) && !c.contains("Max-Age=0"))
+            .unwrap_or_else(|| panic!("{name} in {cookies:?}"));
+        for attribute in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+            assert!(cookie.contains(attribute), "{cookie}");
+        }
+        assert!(!cookie.contains("Path=/settings"), "{cookie}");
+        assert!(!cookie.contains("Domain"), "{cookie}");
+    }
+    for path in ["/healthz", "/settings/login", "/nowhere"] {
+        let answer = app.get(path).await;
+        assert_eq!(
+            answer.headers["strict-transport-security"], "max-age=31536000",
+            "{path}"
+        );
+    }
+}
+
+#[sqlx::test]
+async fn no_hsts_and_plain_cookie_names_over_http(pool: PgPool) {
+    let app = setup(&pool).await;
+    let answer = app.get("/settings/login").await;
+    assert!(answer.headers.get("strict-transport-security").is_none());
+    let cookie = answer.headers["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("domofeed_login_csrf="), "{cookie}");
+    assert!(cookie.contains("Path=/settings/login"), "{cookie}");
 }
 
 #[sqlx::test]
@@ -242,7 +304,7 @@ async fn wrong_passwords_are_refused_then_slowed_down(pool: PgPool) {
         StatusCode::UNAUTHORIZED,
         "an unknown login reads the same"
     );
-    for _ in 1..admins::MAX_FAILURES_PER_LOGIN {
+    for _ in 1..throttle::MAX_PER_LOGIN {
         admin.try_login("anna", "wrong password").await;
     }
     // Five wrong passwords for anna: now even the right one waits.
@@ -269,11 +331,60 @@ async fn wrong_passwords_are_refused_then_slowed_down(pool: PgPool) {
 async fn too_many_failures_from_one_address_lock_it_for_every_login(pool: PgPool) {
     let app = setup(&pool).await;
     let admin = Admin::new(&app);
-    for i in 0..admins::MAX_FAILURES_PER_ADDRESS {
+    for i in 0..throttle::MAX_PER_ADDRESS {
         admin.try_login(&format!("guess{i}"), "x").await;
     }
     let (status, _, _) = admin.try_login("boris", PASSWORD).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Five wrong passwords typed by someone else lock the login, but not the browser the admin has
+/// logged in from before (its device cookie); that browser has five tries of its own.
+#[sqlx::test]
+async fn a_known_device_gets_in_while_its_login_is_locked(pool: PgPool) {
+    let app = setup(&pool).await;
+    let anna = Admin::new(&app);
+    anna.login("anna").await;
+    let (_, csrf) = anna.page().await;
+    anna.post("/settings/logout", &[("csrf", &csrf)]).await;
+
+    let attacker = Admin::new(&app);
+    for _ in 0..throttle::MAX_PER_LOGIN {
+        attacker.try_login("anna", "a guess").await;
+    }
+    let (status, _, _) = attacker.try_login("anna", PASSWORD).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the login is locked for others"
+    );
+    // The attacker also fills up the address's limit (both come from 127.0.0.1 here).
+    for i in 0..throttle::MAX_PER_ADDRESS {
+        attacker.try_login(&format!("guess{i}"), "x").await;
+    }
+    anna.login("anna").await;
+    let (_, csrf) = anna.page().await;
+    anna.post("/settings/logout", &[("csrf", &csrf)]).await;
+
+    // The device's own tries: wrong passwords from it lock it, as they lock a login.
+    for _ in 0..throttle::MAX_PER_DEVICE {
+        let (status, _, _) = anna.try_login("anna", "a typo").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, _, _) = anna.try_login("anna", PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // A device is known only for its own admin's login.
+    let (status, _, _) = anna.try_login("boris", PASSWORD).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "another login from the device meets the address's lock"
+    );
+    let stored: i64 = sqlx::query_scalar("select count(*) from admin_devices")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1, "one device, remembered once");
 }
 
 #[sqlx::test]

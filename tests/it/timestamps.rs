@@ -298,12 +298,13 @@ async fn migrations_apply_to_an_empty_database(pool: PgPool) {
             "{table} missing from {tables:?}"
         );
     }
-    // Every account-owned table carries account_id. Sessions belong to an admin (who has one),
-    // and failed logins to a login that may not exist.
+    // Every account-owned table carries account_id. Sessions and devices belong to an admin (who
+    // has one), and failed logins to a login that may not exist.
     let without: Vec<String> = sqlx::query_scalar(
         "select t.table_name::text from information_schema.tables t
           where t.table_schema = 'public'
-            and t.table_name not in ('accounts', '_sqlx_migrations', 'admin_sessions', 'login_failures')
+            and t.table_name not in ('accounts', '_sqlx_migrations', 'admin_sessions',
+                                     'admin_devices', 'login_failures')
             and not exists (select 1 from information_schema.columns c
                              where c.table_name = t.table_name and c.column_name = 'account_id')",
     )

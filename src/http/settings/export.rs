@@ -155,7 +155,7 @@ fn new_feed(session: &Session, form: &CreateForm) -> Result<NewFeed> {
     Ok(NewFeed {
         account_id: session.account_id,
         kind,
-        name: Some(form.name.chars().take(200).collect()),
+        name: Some(form.name.clone()),
         house_ids,
         allowed_networks: Vec::new(),
     })

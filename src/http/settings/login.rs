@@ -1,5 +1,7 @@
 //! Login and logout. The login form is protected against cross-site posts by a token that is both
-//! a cookie and a hidden field (a page of another site can set neither).
+//! a cookie and a hidden field (a page of another site can set neither). A successful login
+//! leaves a device cookie (`admin::devices`): that browser is not locked out by wrong passwords
+//! typed elsewhere.
 
 use std::net::SocketAddr;
 
@@ -9,24 +11,19 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     Form,
 };
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::{Cookie, CookieJar};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use super::{
-    csrf_rejected, is_https, page_error, session_cookie, session_of, view, EXPORT_PATH, LOGIN_PATH,
-    SESSION_COOKIE,
-};
+use super::{csrf_rejected, page_error, session_of, view, Cookies, EXPORT_PATH, LOGIN_PATH};
 use crate::{
     admin::{
-        admins::{self, LoginOutcome},
-        sessions,
+        admins::{self, Credentials, LoginOutcome},
+        devices, sessions,
     },
     http::{client::client_addr, AppState},
     links::Token,
 };
-
-const LOGIN_CSRF_COOKIE: &str = "domofeed_login_csrf";
 
 #[derive(Deserialize)]
 pub struct LoginForm {
@@ -63,12 +60,7 @@ fn login_form(
     status: StatusCode,
 ) -> Response {
     let csrf = Token::generate();
-    let cookie = Cookie::build((LOGIN_CSRF_COOKIE, csrf.expose().to_owned()))
-        .path(LOGIN_PATH)
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(is_https(state))
-        .build();
+    let cookie = Cookies::of(state).make(Cookies::LOGIN_CSRF, csrf.expose().to_owned());
     (
         status,
         jar.add(cookie),
@@ -84,29 +76,38 @@ pub async fn submit(
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let expected = jar
-        .get(LOGIN_CSRF_COOKIE)
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
+    let cookies = Cookies::of(&state);
+    let expected = cookies.value(&jar, Cookies::LOGIN_CSRF).unwrap_or_default();
     if expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(form.csrf.as_bytes())) {
         return page_error(csrf_rejected());
     }
     let client = client_addr(peer, &headers, &state.settings.trusted_proxies);
-    let outcome = match admins::log_in(&state.db, &form.login, &form.password, client).await {
+    let device = cookies.token(&jar, Cookies::DEVICE);
+    let credentials = Credentials {
+        login: &form.login,
+        password: &form.password,
+        client,
+        device: device.as_ref(),
+    };
+    let outcome = match admins::log_in(&state.db, &state.password_checks, credentials).await {
         Ok(outcome) => outcome,
         Err(e) => return page_error(e),
     };
     match outcome {
-        LoginOutcome::Admin(admin) => match sessions::start(&state.db, admin.id).await {
-            Ok(token) => {
+        LoginOutcome::Admin {
+            admin,
+            known_device,
+        } => match logged_in(&state, cookies, admin.id, known_device).await {
+            Ok(new_cookies) => {
                 tracing::info!(
                     admin = admin.id,
                     account = admin.account_id,
                     "admin logged in"
                 );
-                let jar = jar
-                    .remove(Cookie::build(LOGIN_CSRF_COOKIE).path(LOGIN_PATH))
-                    .add(session_cookie(&state, &token));
+                let mut jar = jar.remove(cookies.removal(Cookies::LOGIN_CSRF));
+                for cookie in new_cookies {
+                    jar = jar.add(cookie);
+                }
                 (jar, Redirect::to(EXPORT_PATH)).into_response()
             }
             Err(e) => page_error(e),
@@ -141,6 +142,28 @@ pub async fn submit(
     }
 }
 
+/// The session cookie, and a device cookie unless the browser brought a known one (which is
+/// kept another `DEVICE_DAYS`).
+async fn logged_in(
+    state: &AppState,
+    cookies: Cookies,
+    admin_id: i64,
+    known_device: Option<[u8; 32]>,
+) -> crate::Result<Vec<Cookie<'static>>> {
+    let session = sessions::start(&state.db, admin_id).await?;
+    let mut set = vec![cookies.make(Cookies::SESSION, session.expose().to_owned())];
+    match known_device {
+        Some(digest) => devices::renew(&state.db, &digest).await?,
+        None => {
+            let device = devices::remember(&state.db, admin_id).await?;
+            let mut cookie = cookies.make(Cookies::DEVICE, device.expose().to_owned());
+            cookie.set_max_age(cookie::time::Duration::days(devices::DEVICE_DAYS));
+            set.push(cookie);
+        }
+    }
+    Ok(set)
+}
+
 /// Ends the session and goes back to the login form.
 pub async fn logout(
     State(state): State<AppState>,
@@ -156,14 +179,12 @@ pub async fn logout(
     if !session.csrf_matches(&form.csrf) {
         return page_error(csrf_rejected());
     }
-    if let Some(token) = jar
-        .get(SESSION_COOKIE)
-        .and_then(|c| Token::parse(c.value()))
-    {
+    let cookies = Cookies::of(&state);
+    if let Some(token) = cookies.token(&jar, Cookies::SESSION) {
         if let Err(e) = sessions::end(&state.db, &token).await {
             return page_error(e);
         }
     }
-    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/settings"));
+    let jar = jar.remove(cookies.removal(Cookies::SESSION));
     (jar, Redirect::to(LOGIN_PATH)).into_response()
 }

@@ -2,7 +2,8 @@
 //! front of it and the JSON API behind it.
 //!
 //! - Sessions live in the database (`admin::sessions`), so any instance serves any admin. The
-//!   cookie is HttpOnly, SameSite=Strict, and Secure when `DOMOFEED_PUBLIC_URL` is https.
+//!   cookies are HttpOnly and SameSite=Strict; when `DOMOFEED_PUBLIC_URL` is https they are
+//!   Secure and carry the `__Host-` prefix (`Cookies`).
 //! - Every form post carries the session's CSRF token (the login form: a token also set as a
 //!   cookie); every API call that changes something carries it in `X-CSRF-Token`.
 //! - An admin reaches only their own account's feeds: another account's feed id is a 404.
@@ -32,7 +33,6 @@ use crate::{
 
 pub const EXPORT_PATH: &str = "/settings/integrations/export";
 pub const LOGIN_PATH: &str = "/settings/login";
-const SESSION_COOKIE: &str = "domofeed_session";
 const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Scripts, styles and forms from this server only; never inside a frame.
@@ -121,28 +121,76 @@ impl FromRequestParts<AppState> for ApiAdmin {
 
 async fn session_of(headers: &HeaderMap, state: &AppState) -> crate::Result<Option<Session>> {
     let jar = CookieJar::from_headers(headers);
-    let Some(token) = jar
-        .get(SESSION_COOKIE)
-        .and_then(|c| Token::parse(c.value()))
-    else {
+    let Some(token) = Cookies::of(state).token(&jar, Cookies::SESSION) else {
         return Ok(None);
     };
     sessions::find(&state.db, &token).await
 }
 
-/// The session cookie: HttpOnly, SameSite=Strict, for `/settings` only, Secure behind https. It
-/// has no Max-Age: it ends with the browser, and the server ends it after `SESSION_HOURS` anyway.
-fn session_cookie(state: &AppState, token: &Token) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, token.expose().to_owned()))
-        .path("/settings")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(is_https(state))
-        .build()
+/// The page's cookies: the session, the login form's CSRF token, the device (`admin::devices`).
+/// All HttpOnly and SameSite=Strict. Behind https (`DOMOFEED_PUBLIC_URL`) they are Secure and
+/// their names carry the `__Host-` prefix, which a browser accepts only from a secure page, with
+/// Path=/ and no Domain: a sibling subdomain or a plain-http page cannot set or shadow them.
+/// Over plain http each keeps to its own path.
+#[derive(Debug, Clone, Copy)]
+struct Cookies {
+    https: bool,
 }
 
-fn is_https(state: &AppState) -> bool {
-    state.settings.public_url.scheme() == "https"
+/// A cookie's name and the path it keeps to over plain http.
+type CookieKind = (&'static str, &'static str);
+
+impl Cookies {
+    /// No Max-Age: it ends with the browser, and the server ends it after `SESSION_HOURS` anyway.
+    const SESSION: CookieKind = ("domofeed_session", "/settings");
+    const LOGIN_CSRF: CookieKind = ("domofeed_login_csrf", LOGIN_PATH);
+    /// Kept for `DEVICE_DAYS`.
+    const DEVICE: CookieKind = ("domofeed_device", LOGIN_PATH);
+
+    fn of(state: &AppState) -> Cookies {
+        Cookies {
+            https: state.settings.public_url.scheme() == "https",
+        }
+    }
+
+    fn name(self, (name, _): CookieKind) -> String {
+        if self.https {
+            format!("__Host-{name}")
+        } else {
+            name.to_owned()
+        }
+    }
+
+    fn path(self, (_, path): CookieKind) -> &'static str {
+        if self.https {
+            "/"
+        } else {
+            path
+        }
+    }
+
+    fn make(self, kind: CookieKind, value: String) -> Cookie<'static> {
+        Cookie::build((self.name(kind), value))
+            .path(self.path(kind))
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .secure(self.https)
+            .build()
+    }
+
+    /// The cookie that removes `kind` from the browser.
+    fn removal(self, kind: CookieKind) -> Cookie<'static> {
+        Cookie::build(self.name(kind)).path(self.path(kind)).build()
+    }
+
+    fn value(self, jar: &CookieJar, kind: CookieKind) -> Option<&str> {
+        jar.get(&self.name(kind)).map(|c| c.value())
+    }
+
+    /// A cookie's value when it has the shape of a token.
+    fn token(self, jar: &CookieJar, kind: CookieKind) -> Option<Token> {
+        self.value(jar, kind).and_then(Token::parse)
+    }
 }
 
 /// A form post whose CSRF token does not match the session's.
@@ -182,16 +230,22 @@ fn page_error(error: Error) -> Response {
             "Обновите страницу и повторите действие.".to_owned(),
         ),
         _ => {
-            // The JSON answer logs the cause and picks 500 or 503; the page keeps that status.
-            let status = error.into_response().status();
-            return (
-                status,
+            // The JSON answer logs the cause and picks 500 or 503 (with Retry-After); the page
+            // keeps them.
+            let json = error.into_response();
+            let mut page = (
+                json.status(),
                 view::error_page(
                     "Ошибка сервера",
                     "Не удалось выполнить действие. Повторите позже.",
                 ),
             )
                 .into_response();
+            if let Some(retry_after) = json.headers().get(header::RETRY_AFTER) {
+                page.headers_mut()
+                    .insert(header::RETRY_AFTER, retry_after.clone());
+            }
+            return page;
         }
     };
     (status, view::error_page(title, &text)).into_response()
