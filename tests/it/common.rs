@@ -55,6 +55,8 @@ pub struct TestApp {
     pub pool: PgPool,
     pub key: SecretKey,
     pub client: reqwest::Client,
+    /// Dropped with the TestApp: the server shuts down.
+    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 pub struct Answer {
@@ -108,16 +110,22 @@ impl TestApp {
         // `pool` stays the test's, for fixtures and checks.
         let server_pool = db::connect(&settings, Purpose::Server).await.unwrap();
         let app = App::start(server_pool, settings).await.unwrap();
+        // The server stops (and its pool closes) when the TestApp is dropped at the end of the
+        // test: the test's database can then be dropped at once (PostgreSQL waits up to 5 s for
+        // sessions still connected to a database being dropped).
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
-            serve_on(listener, app, std::future::pending())
-                .await
-                .unwrap();
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            serve_on(listener, app, shutdown).await.unwrap();
         });
         TestApp {
             address,
             pool,
             key,
             client: reqwest::Client::builder().no_gzip().build().unwrap(),
+            _stop: stop,
         }
     }
 
