@@ -16,6 +16,9 @@ pub enum Error {
     /// unknown as a missing one). The text is safe to show: it names only what was asked for.
     #[error("{what} not found")]
     NotFound { what: String },
+    /// The caller did not prove who it is (no API key, or a wrong or revoked one).
+    #[error("{0}")]
+    Unauthorized(String),
     /// The caller may not do this (an address not on a feed's allow-list, a stale CSRF token).
     #[error("{0}")]
     Forbidden(String),

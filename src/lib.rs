@@ -8,6 +8,8 @@
 pub mod accounts;
 /// The settings page's admins, their sessions, and what the page offers to pick from.
 pub mod admin;
+/// API keys of the CRM write API: one account each, stored as digests.
+pub mod apikeys;
 /// The command line: serve, migrate, seed, feed …, admin …, demo, healthcheck.
 pub mod cli;
 /// Settings from defaults, `config/domofeed.toml`, the environment and CLI flags; `Debug` hides secrets.

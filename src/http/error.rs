@@ -40,6 +40,14 @@ impl IntoResponse for Error {
                 error_response(StatusCode::NOT_FOUND, None, &self.to_string())
             }
             Error::Forbidden(text) => error_response(StatusCode::FORBIDDEN, None, text),
+            Error::Unauthorized(text) => {
+                let mut response = error_response(StatusCode::UNAUTHORIZED, None, text);
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"domofeed\""),
+                );
+                response
+            }
             Error::TooManyRequests { retry_after } => with_retry_after(
                 error_response(StatusCode::TOO_MANY_REQUESTS, None, &self.to_string()),
                 *retry_after,

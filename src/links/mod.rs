@@ -13,10 +13,12 @@ mod store;
 mod token;
 mod usage;
 
+/// Whose feed links an operation may touch.
+pub use crate::accounts::Owner;
 pub use auth::{authenticate, feed_id_of, Feed};
 pub use store::{
     access_log, create, feed_url, feed_url_of_segment, kind_of, list, list_with_urls, reveal,
-    revoke, rotate, set_allowed_networks, AccessEntry, FeedInfo, NewFeed, Owner,
+    revoke, rotate, set_allowed_networks, AccessEntry, FeedInfo, NewFeed,
 };
 pub use token::{SecretKey, Token, TOKEN_LEN};
 pub use usage::{touch_last_used, AccessLog};

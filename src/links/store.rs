@@ -11,27 +11,7 @@ use sqlx::PgPool;
 use url::Url;
 
 use super::{FeedKind, SecretKey, Token};
-use crate::{names, Error, Result};
-
-/// Whose feeds an operation may touch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Owner {
-    /// An admin of this account (the settings page and its API).
-    Account(i64),
-    /// The operator at the command line: any account's feeds.
-    Operator,
-}
-
-impl Owner {
-    /// The account to match, or `None` for any: bound as `$1` in `($1::bigint is null or
-    /// account_id = $1)`.
-    fn account(self) -> Option<i64> {
-        match self {
-            Owner::Account(id) => Some(id),
-            Owner::Operator => None,
-        }
-    }
-}
+use crate::{accounts::Owner, names, Error, Result};
 
 /// What an admin asks for when making a feed link.
 #[derive(Debug, Clone)]
