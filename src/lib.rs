@@ -24,6 +24,8 @@ pub mod error;
 pub mod feeds;
 /// The HTTP server: router, state, the feed route, the settings page, operations routes.
 pub mod http;
+/// Real data in: items in the feeds' own shape written back (import of feed files, the write API).
+pub mod ingest;
 /// Feed links: their kind, token and sealing key, lifecycle, authentication and usage records.
 pub mod links;
 /// Prometheus counters and their encoding: a leaf that anything may count into.

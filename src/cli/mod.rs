@@ -8,6 +8,7 @@ mod admin;
 mod demo;
 mod feed;
 mod healthcheck;
+mod import;
 
 use std::path::PathBuf;
 
@@ -54,6 +55,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Exit 0 when the server on DOMOFEED_BIND answers /readyz, else 1 (a container probe)
     Healthcheck(BindArgs),
+    /// Load feed bodies (files in the feeds' own format) into an account, keeping ids and times
+    Import(import::ImportArgs),
 }
 
 /// Everything the server reads: where it listens, the links it shows, its limits.
@@ -162,6 +165,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let settings = settings(&|raw| args.cluster.onto(args.serve.onto(raw)))?;
             demo::run(settings, args.private_db).await
         }
+        Command::Import(args) => import::run(settings(&|raw| raw)?, args).await,
         Command::Healthcheck(bind) => healthcheck::run(settings(&|raw| bind.onto(raw))?.bind).await,
     }
 }

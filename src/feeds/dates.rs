@@ -111,6 +111,46 @@ impl DateFormat {
     }
 }
 
+impl DateFormat {
+    /// The day `text` names in this format, if it names one (the inverse of `write`, for items
+    /// written back: imported files and the write API). `YY` reads as 2000–2068 for 00–68 and
+    /// 1969–1999 for 69–99, as chrono reads two-digit years.
+    pub fn read(&self, text: &str) -> Option<NaiveDate> {
+        let mut parsed = chrono::format::Parsed::new();
+        chrono::format::parse(&mut parsed, text, self.items.iter()).ok()?;
+        parsed.to_naive_date().ok()
+    }
+}
+
+/// A date-time as the feeds write it, `YYYY-MM-DD HH:mm:ss` in `tz` (or, with `rfc3339`, with its
+/// own offset, e.g. `2025-04-02T16:20:03+03:00`). A local time that happens twice (when clocks go
+/// back) is the earlier instant, as the feeds write both the same way; one that never happens
+/// (when clocks go forward) is an error.
+pub fn read_datetime(text: &str, tz: Tz, rfc3339: bool) -> Result<DateTime<Utc>, String> {
+    if let Ok(local) = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S") {
+        return match tz.from_local_datetime(&local) {
+            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Ok(t.with_timezone(&Utc)),
+            LocalResult::None => Err(format!(
+                "{text:?} does not exist in {} (clocks went forward)",
+                tz.name()
+            )),
+        };
+    }
+    if rfc3339 {
+        if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+            return Ok(t.with_timezone(&Utc));
+        }
+        return Err(format!(
+            "expected YYYY-MM-DD HH:mm:ss (in {}) or RFC 3339 with an offset, got {text:?}",
+            tz.name()
+        ));
+    }
+    Err(format!(
+        "expected YYYY-MM-DD HH:mm:ss (in {}), got {text:?}",
+        tz.name()
+    ))
+}
+
 impl Default for DateFormat {
     fn default() -> Self {
         // The default pattern is valid by construction; a test keeps it so.
@@ -337,6 +377,48 @@ mod tests {
         assert_eq!(render("DD/MM/YYYY", date), "04/03/2025");
         assert_eq!(render("DD, MM YYYY", date), "04, 03 2025");
         assert_eq!(render("D.M.YYYY", d(2025, 12, 31)), "31.12.2025");
+    }
+
+    #[test]
+    fn read_is_the_inverse_of_write() {
+        for pattern in [
+            "DD.MM.YYYY",
+            "YYYY-MM-DD",
+            "D.M.YY",
+            "MM/DD/YYYY",
+            "YY, DD MM",
+        ] {
+            let format = DateFormat::parse(pattern).unwrap();
+            for day in [
+                d(2025, 3, 9),
+                d(2000, 10, 20),
+                d(1999, 12, 31),
+                d(2068, 1, 1),
+            ] {
+                let text = render(pattern, day);
+                assert_eq!(format.read(&text), Some(day), "{pattern} {text}");
+            }
+        }
+        let default = DateFormat::default();
+        assert_eq!(default.read("31.02.2025"), None);
+        assert_eq!(default.read("2025-03-09"), None);
+        assert_eq!(default.read("14.03.2025 "), None);
+    }
+
+    #[test]
+    fn datetimes_read_back_in_the_zone() {
+        let moscow = chrono_tz::Europe::Moscow;
+        let t = Utc.with_ymd_and_hms(2025, 4, 2, 13, 20, 3).unwrap();
+        assert_eq!(read_datetime("2025-04-02 16:20:03", moscow, false), Ok(t));
+        assert_eq!(read_datetime("2025-04-02T13:20:03Z", moscow, true), Ok(t));
+        assert!(read_datetime("2025-04-02T13:20:03Z", moscow, false).is_err());
+        let ny = chrono_tz::America::New_York;
+        // 02:30 on 2024-03-10 never happened in New York; 01:30 on 2024-11-03 happened twice.
+        assert!(read_datetime("2024-03-10 02:30:00", ny, false).is_err());
+        assert_eq!(
+            read_datetime("2024-11-03 01:30:00", ny, false),
+            Ok(Utc.with_ymd_and_hms(2024, 11, 3, 5, 30, 0).unwrap())
+        );
     }
 
     #[test]

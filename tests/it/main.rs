@@ -13,6 +13,7 @@ mod filters;
 mod guide;
 mod hardening;
 mod hardening_process;
+mod import;
 mod incremental;
 mod login_attacks;
 mod metrics;
