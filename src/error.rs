@@ -22,8 +22,11 @@ pub enum Error {
     /// The caller may not do this (an address not on a feed's allow-list, a stale CSRF token).
     #[error("{0}")]
     Forbidden(String),
+    /// The request is larger than the server takes; the text says the limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// The feed was asked for too often; try again after this many seconds.
-    #[error("too many requests for this feed, retry in {retry_after} s")]
+    #[error("too many requests, retry in {retry_after} s")]
     TooManyRequests { retry_after: u64 },
     /// Every feed build slot is taken: shed the load instead of queueing it.
     #[error("the server is busy, retry later")]

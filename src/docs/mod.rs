@@ -7,6 +7,7 @@
 mod openapi;
 mod params;
 mod schemas;
+mod write;
 
 use std::sync::OnceLock;
 

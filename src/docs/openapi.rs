@@ -5,7 +5,7 @@ use utoipa::{
     OpenApi,
 };
 
-use super::{params::FeedQuery, schemas::*};
+use super::{params::FeedQuery, schemas::*, write::*};
 
 /// A live JSON feed of a developer's CRM for 1C: deals ("Полный от сделок") or units ("Полный от
 /// помещений"), built from the database at each request (no caching), one consistent snapshot
@@ -63,13 +63,18 @@ fn feed() {}
                        both bodies is described below; a guide for 1C integrators (in Russian) \
                        is docs/1c.md in the domofeed repository.",
     ),
-    paths(feed),
+    paths(feed, write_deals, write_units, delete_deal, delete_unit),
     components(schemas(
         DealsFeed, UnitsFeed, FeedBody, DealsItem, UnitsItem, Meta, Deleted, FeedKind, Deal, Unit,
         Participant, ParticipantType, Passport, Payment, PaymentType, Manager, CustomValue,
         CustomType, Titled, House, Organization, Date, DateTime, ErrorBody, ErrorStatus,
+        DealsWrite, UnitsWrite, WriteCounts, WriteProblem, WriteRefused, Deletion, DeletedId,
     )),
-    tags((name = "feeds", description = "The feed URL"))
+    modifiers(&BearerKey),
+    tags(
+        (name = "feeds", description = "The feed URL"),
+        (name = "write", description = "The CRM write API: the feeds' items written back with an account's API key"),
+    )
 )]
 struct FeedsApi;
 

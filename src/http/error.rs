@@ -40,6 +40,7 @@ impl IntoResponse for Error {
                 error_response(StatusCode::NOT_FOUND, None, &self.to_string())
             }
             Error::Forbidden(text) => error_response(StatusCode::FORBIDDEN, None, text),
+            Error::TooLarge(text) => error_response(StatusCode::PAYLOAD_TOO_LARGE, None, text),
             Error::Unauthorized(text) => {
                 let mut response = error_response(StatusCode::UNAUTHORIZED, None, text);
                 response.headers_mut().insert(

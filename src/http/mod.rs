@@ -1,12 +1,14 @@
 //! The HTTP server: one router, one state, the contract's headers on every answer.
 //!
 //! - `feed`: the feed URL (`links` authenticates it, `feeds` builds the body);
+//! - `api`: the CRM write API (`apikeys` authenticates it, `ingest` writes the items);
 //! - `settings/`: the settings page, its login and its JSON API;
 //! - `ops`: `/docs`, `/openapi.json`, `/metrics`, request ids, spans, compression;
 //! - `server`: the one way to serve (production and tests): the accept loop, the connection cap,
 //!   draining; `connection`: one connection, its timeouts, Title-Case header names;
 //! - `state`: what handlers reach; `limits`: overload protection; `error`: the error body.
 
+mod api;
 mod client;
 mod connection;
 mod error;
@@ -41,6 +43,7 @@ pub fn router(state: AppState, with_metrics: bool) -> Router {
     let state_is_https = state.settings.public_url.scheme() == "https";
     let router = Router::new()
         .merge(feed::router())
+        .merge(api::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

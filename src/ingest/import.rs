@@ -184,9 +184,11 @@ impl Meta {
         };
         match self.kind.as_deref() {
             Some(kind) if kind == expected => {}
-            other => return Err(Broken(format!(
+            other => {
+                return Err(Broken(format!(
                 "$.meta.kind: expected {expected:?} (a body of the {expected} feed), got {other:?}"
-            ))),
+            )))
+            }
         }
         let pattern = self.date_format.as_deref().unwrap_or("DD.MM.YYYY");
         let date_format =

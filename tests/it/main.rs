@@ -28,3 +28,4 @@ mod settings;
 mod slow_clients;
 mod timestamps;
 mod units_feed;
+mod write_api;

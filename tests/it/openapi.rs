@@ -12,14 +12,14 @@ use sqlx::PgPool;
 use crate::common::TestApp;
 
 /// A validator for one component of the served document (`#/components/schemas/{name}`).
-fn validator(document: &Value, name: &str) -> jsonschema::Validator {
+pub fn validator(document: &Value, name: &str) -> jsonschema::Validator {
     let mut schema = document.clone();
     schema["$ref"] = json!(format!("#/components/schemas/{name}"));
     jsonschema::draft202012::new(&schema)
         .unwrap_or_else(|e| panic!("schema {name} does not compile: {e}"))
 }
 
-fn assert_valid(validator: &jsonschema::Validator, instance: &Value, what: &str) {
+pub fn assert_valid(validator: &jsonschema::Validator, instance: &Value, what: &str) {
     let errors: Vec<String> = validator
         .iter_errors(instance)
         .take(10)
