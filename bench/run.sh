@@ -43,10 +43,11 @@ seed() { # UNITS
             --now "$(date -u +%Y-%m-%dT%H:00:00Z)" >/dev/null
         pg -d "$db" -qc "vacuum analyze"
     fi
-    # `dt_updated_last_days=1` should match ≈100 deals at every size and on any day: touch the
-    # missing ones (a no-op update; the trigger sets dt_updated = now()).
+    # `dt_updated_last_days=1` should match ≈100 deals at every size and on any day: change the
+    # missing ones with a real change (since migration 0005 a write that changes nothing moves
+    # nothing): their sum grows by a kopeck.
     pg -d "$db" -qAtc "
-        update deals set dogovor_number = dogovor_number
+        update deals set sum = coalesce(sum, 0) + 0.01
          where id in (select id from deals
                        where dt_updated < now() - interval '2 days'
                        order by id % 997, id
