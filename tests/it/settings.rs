@@ -831,7 +831,7 @@ async fn settings_redirects_and_serves_its_own_assets(pool: PgPool) {
     assert_eq!(response.headers()["location"], EXPORT);
     for (path, kind) in [
         ("/settings/assets/settings.css", "text/css"),
-        ("/settings/assets/export.js", "text/javascript"),
+        ("/settings/assets/settings.js", "text/javascript"),
     ] {
         let (status, body, headers) = admin.get(path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
