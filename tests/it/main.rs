@@ -1,6 +1,8 @@
 //! Integration tests: one binary, each test on its own PostgreSQL database (`#[sqlx::test]`,
 //! which needs DATABASE_URL pointing at a server where it may create databases).
 
+mod accounts;
+mod api_keys;
 mod bad_input;
 mod binary;
 mod browser;
