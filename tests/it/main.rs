@@ -24,6 +24,7 @@ mod paging;
 mod private_db;
 mod process;
 mod replicas;
+mod schema_doc;
 mod seed;
 mod settings;
 mod slow_clients;
