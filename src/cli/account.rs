@@ -103,9 +103,15 @@ pub async fn run(settings: Settings, command: AccountCommand) -> Result<()> {
             if zone.is_some() {
                 let now = Utc::now();
                 match changed.shift_minutes(now) {
-                    Some(0) | None => eprintln!(
+                    Some(0) => eprintln!(
                         "account {id}: time zone {} → {}; the feeds' dates do not move",
                         changed.previous_timezone, account.timezone
+                    ),
+                    None => eprintln!(
+                        "account {id}: time zone {} → {}: the feeds show their dt_* in it from \
+                         the next request on; have 1C reload them in full",
+                        names::shown(&changed.previous_timezone),
+                        account.timezone
                     ),
                     Some(shift) => eprintln!(
                         "account {id}: time zone {} → {}: every dt_* of its feeds moves by {} h \

@@ -390,3 +390,72 @@ async fn zone_of(pool: &PgPool, account: i64) -> String {
         .await
         .unwrap()
 }
+
+/// PostgreSQL and chrono-tz each bring their own IANA database. A zone only one of them knows is
+/// neither offered nor accepted; an account that has one anyway (written in SQL) is told so.
+#[sqlx::test]
+async fn only_zones_both_databases_know_are_offered_and_accepted(pool: PgPool) {
+    let app = setup(&pool).await;
+    let postgres: Vec<String> = sqlx::query_scalar("select name from pg_timezone_names")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let postgres_only: Vec<&String> = postgres
+        .iter()
+        .filter(|name| name.parse::<chrono_tz::Tz>().is_err())
+        .collect();
+    let chrono_only: Vec<&str> = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| tz.name())
+        .filter(|name| !postgres.iter().any(|p| p == name))
+        .collect();
+    let offered: Vec<&str> = accounts::zones(&pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|tz| tz.name())
+        .collect();
+    assert!(offered.contains(&"Europe/Moscow") && offered.contains(&"Asia/Yekaterinburg"));
+    for name in &chrono_only {
+        assert!(!offered.contains(name));
+        let error = accounts::Zone::parse(&pool, "timezone", name)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("PostgreSQL"), "{error}");
+    }
+    let Some(unknown) = postgres_only.first() else {
+        return;
+    };
+    assert!(!offered.contains(&unknown.as_str()));
+    let run = domofeed(&pool, &["account", "set", "1", "--timezone", unknown]).await;
+    assert!(!run.ok && run.stderr.contains("--timezone"), "{run:?}");
+    sqlx::query("update accounts set timezone = $1 where id = 1")
+        .bind(unknown)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let admin = Admin::new(&app);
+    admin.login("anna").await;
+    let (status, page, _) = admin.get(ACCOUNT).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("неизвестен серверу"), "{page}");
+    let (_, account, _) = admin.get("/settings/api/account").await;
+    let account: Value = serde_json::from_str(&account).unwrap();
+    assert_eq!(account["utc_offset"], Value::Null);
+    // A new zone from the page puts it right.
+    let csrf = csrf_of(&page);
+    let (status, body, _) = admin
+        .post(
+            ACCOUNT,
+            &[
+                ("csrf", &csrf),
+                ("name", "ГК «Тестовый»"),
+                ("timezone", "Europe/Moscow"),
+                ("confirm_timezone", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(zone_of(&pool, 1).await, "Europe/Moscow");
+}

@@ -102,6 +102,12 @@ pub fn account(page: &AccountPage) -> Markup {
                     label { "Часовой пояс"
                         (zone_select(page))
                     }
+                    @if current.is_none() {
+                        p.error role="alert" {
+                            "Часовой пояс аккаунта «" (account.timezone) "» неизвестен серверу, и фиды "
+                            "отвечают ошибкой: выберите пояс из списка."
+                        }
+                    }
                     @if let Some(tz) = current {
                         p.muted.now {
                             "Сейчас фиды показывают даты-время в поясе " (tz.name()) ", "
