@@ -4,13 +4,13 @@
 //!
 //! A tour, one concern per module, lower layers first (a module uses only those above it):
 
-/// Accounts: a developer each, with its time zone.
+/// Accounts: a developer each, with the time zone all its feeds show dates in.
 pub mod accounts;
 /// The settings page's admins, their sessions, and what the page offers to pick from.
 pub mod admin;
 /// API keys of the CRM write API: one account each, stored as digests.
 pub mod apikeys;
-/// The command line: serve, migrate, seed, feed …, admin …, demo, healthcheck.
+/// The command line: serve, migrate, seed, account …, feed …, admin …, apikey …, demo, healthcheck.
 pub mod cli;
 /// Settings from defaults, `config/domofeed.toml`, the environment and CLI flags; `Debug` hides secrets.
 pub mod config;
@@ -30,7 +30,7 @@ pub mod ingest;
 pub mod links;
 /// Prometheus counters and their encoding: a leaf that anything may count into.
 pub mod metrics;
-/// What names people give (feed names, logins) may hold, and how to print them safely.
+/// What names people give (feeds, accounts, API keys, logins) may hold, and how to print them safely.
 pub mod names;
 /// Deterministic, realistic demo and benchmark data.
 pub mod seed;

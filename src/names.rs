@@ -1,7 +1,7 @@
 //! What a name people give may hold (a feed's name, an admin's login), and how to print one.
 //!
-//! Names are shown in the settings page, in JSON and in `domofeed feed list` / `admin list` on
-//! an operator's terminal. So they may not hold:
+//! Names are shown in the settings page, in JSON and in `domofeed feed list` / `admin list` /
+//! `account list` / `apikey list` on an operator's terminal. So they may not hold:
 //!
 //! - control characters (C0, DEL, C1: NUL, BEL, ESC, CR, LF …): ESC sequences rewrite a terminal,
 //!   CR and LF forge lines, and PostgreSQL's `text` cannot hold NUL at all;
@@ -13,7 +13,7 @@
 //! Zero-width joiners and non-joiners stay allowed: some scripts and emoji need them.
 //!
 //! Checked in one place per kind of name (`links::create` for feed names, `admin::admins` for
-//! logins), so the settings page, its API and the command line all refuse the same names with
+//! logins, `accounts` for account names, `apikeys::create` for key names), so the settings page, its API and the command line all refuse the same names with
 //! a `400` that names the field. Names stored before these rules are escaped when printed
 //! (`shown`).
 

@@ -1,10 +1,13 @@
-//! The command line: `domofeed serve | migrate | seed | feed … | admin … | demo | healthcheck`.
+//! The command line: `domofeed serve | migrate | seed | account … | feed … | admin … | apikey … |
+//! demo | healthcheck`.
 //!
 //! Each command takes the settings it uses and no others: the database URL and the config file
 //! are everyone's; the server's settings belong to `serve` and `demo`; the secret key to the
 //! commands that make or show links.
 
+mod account;
 mod admin;
+mod apikey;
 mod demo;
 mod feed;
 mod healthcheck;
@@ -46,10 +49,16 @@ pub enum Command {
     Migrate,
     /// Add realistic, deterministic demo data (new accounts next to existing ones)
     Seed(SeedArgs),
+    /// Create, list and change accounts (a developer each, with its time zone)
+    #[command(subcommand)]
+    Account(account::AccountCommand),
     /// Create, show, list, rotate and revoke feed links
     Feed(feed::FeedArgs),
     /// Add, list and remove the admins who log in to the settings page
     Admin(admin::AdminArgs),
+    /// Create, list and revoke the API keys a CRM writes with
+    #[command(subcommand)]
+    Apikey(apikey::ApiKeyCommand),
     /// Migrate, seed a demo account when there is none, print a deals and a units feed URL, serve;
     /// on a PostgreSQL cluster of its own when DATABASE_URL is not set and the default does not answer
     Demo(DemoArgs),
@@ -159,6 +168,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Account(command) => account::run(settings(&|raw| raw)?, command).await,
+        Command::Apikey(command) => apikey::run(settings(&|raw| raw)?, command).await,
         Command::Feed(args) => feed::run(settings(&|raw| args.link.onto(raw))?, args.command).await,
         Command::Admin(args) => admin::run(settings(&|raw| args.onto(raw))?, args.command).await,
         Command::Demo(args) => {

@@ -1,7 +1,8 @@
 //! The settings page in real headless Chromium, driven through WebDriver (chromedriver +
 //! fantoccini): log in, create a deals feed limited to one house, copy its URL and fetch it, build
-//! a filtered link and fetch it, rotate, revoke. Screenshots go to `target/screenshots/settings/`
-//! for a person to look at.
+//! a filtered link and fetch it, rotate, revoke; move the account to another time zone and see
+//! the feeds' dates move; make an API key, copy it, revoke it. Screenshots go to
+//! `target/screenshots/settings/` for a person to look at.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them); `CHROMEDRIVER` and
 //! `CHROMIUM` override their paths.
@@ -13,13 +14,16 @@ use std::{
 };
 
 use chrono::Utc;
-use domofeed::admin::admins;
+use domofeed::{admin::admins, apikeys, links::FeedKind};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::common::{seed_units, TestApp};
+use crate::{
+    accounts::assert_dates_moved,
+    common::{load_small_fixture, seed_units, TestApp},
+};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -450,5 +454,174 @@ async fn an_admin_makes_a_filtered_link_rotates_and_revokes_it_in_chromium(pool:
     .await;
     assert_eq!(fetch(&rotated).await.0, 404);
     screenshot(&browser, "08-revoked").await;
+    browser.close().await.unwrap();
+}
+
+/// Logs `anna` in through the login form; the browser ends on the export page.
+async fn log_in(browser: &Client, base: &str) {
+    browser
+        .goto(&format!("{base}/settings/login"))
+        .await
+        .unwrap();
+    css(browser, "input[name=login]")
+        .await
+        .send_keys("anna")
+        .await
+        .unwrap();
+    css(browser, "input[name=password]")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    click(browser, "button[type=submit].primary").await;
+    css(browser, "#create").await;
+}
+
+async fn text(browser: &Client, selector: &str) -> String {
+    css(browser, selector).await.text().await.unwrap()
+}
+
+async fn is_displayed(browser: &Client, selector: &str) -> bool {
+    css(browser, selector).await.is_displayed().await.unwrap()
+}
+
+#[sqlx::test]
+async fn an_admin_moves_the_accounts_zone_and_makes_an_api_key_in_chromium(pool: PgPool) {
+    load_small_fixture(&pool).await;
+    admins::add(&pool, 1, "anna", PASSWORD).await.unwrap();
+    let app = TestApp::spawn(pool.clone()).await;
+    let base = format!("http://{}", app.address);
+    let feeds = [
+        app.feed(1, FeedKind::Deals, vec![]).await,
+        app.feed(1, FeedKind::Units, vec![]).await,
+    ];
+    let mut before = Vec::new();
+    for feed in &feeds {
+        before.push(app.query(feed, "dt_updated_from=2000-01-01").await.json());
+    }
+    let (_driver, browser) = start_browser().await;
+    log_in(&browser, &base).await;
+
+    // «Настройки аккаунта», from the export page: the zone with its offset, and the warning
+    // before the save button.
+    click(&browser, "p.lead a[href='/settings/account']").await;
+    assert_eq!(text(&browser, "h1").await, "Настройки аккаунта");
+    let chosen = browser
+        .execute(
+            "const s = document.querySelector('select#timezone'); \
+             return s.selectedOptions[0].textContent;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(chosen, json!("Europe/Moscow (UTC+03:00)"));
+    let warning = text(&browser, ".zone-warning p.warning").await;
+    assert!(
+        warning.contains("сразу ко всем фидам аккаунта"),
+        "{warning}"
+    );
+    assert!(
+        !is_displayed(&browser, ".zone-change").await,
+        "asked only for a new zone"
+    );
+    screenshot(&browser, "09-account-settings").await;
+
+    // A new zone: the page says how far every dt_* moves and asks to confirm.
+    css(&browser, "select#timezone")
+        .await
+        .select_by_value("Asia/Yekaterinburg")
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the shift to be shown",
+        "!document.querySelector('.zone-change').hidden",
+    )
+    .await;
+    let shift = text(&browser, ".zone-change .shift").await;
+    assert!(shift.contains("сдвинутся на +2 ч"), "{shift}");
+    assert!(
+        shift.contains("Europe/Moscow → Asia/Yekaterinburg"),
+        "{shift}"
+    );
+    screenshot(&browser, "10-account-zone-warning").await;
+    // Not confirmed: the browser does not send the form.
+    click(&browser, "#account button.primary").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        browser.current_url().await.unwrap().query(),
+        None,
+        "not saved without the confirmation"
+    );
+    click(&browser, "input[name=confirm_timezone]").await;
+    click(&browser, "#account button.primary").await;
+    until(
+        &browser,
+        "the saved notice",
+        "document.querySelector('p.notice')?.textContent.includes('Asia/Yekaterinburg')",
+    )
+    .await;
+    let notice = text(&browser, "p.notice").await;
+    assert!(notice.contains("полную загрузку"), "{notice}");
+    screenshot(&browser, "11-account-zone-saved").await;
+
+    // The feeds moved with it, the server still running: every dt_* by +2 h, nothing else.
+    for (feed, before) in feeds.iter().zip(&before) {
+        let after = app.query(feed, "dt_updated_from=2000-01-01").await.json();
+        let compared = assert_dates_moved(before, &after, 120, "Asia/Yekaterinburg");
+        assert!(compared > 0);
+    }
+
+    // «API-ключи»: a key shown once, with a copy button.
+    click(
+        &browser,
+        "nav.sections a[href='/settings/integrations/api-keys']",
+    )
+    .await;
+    assert_eq!(text(&browser, "h1").await, "API-ключи");
+    css(&browser, "#create input[name=name]")
+        .await
+        .send_keys("CRM: продажи")
+        .await
+        .unwrap();
+    click(&browser, "#create button[type=submit]").await;
+    click(&browser, ".key-row button.copy").await;
+    until(
+        &browser,
+        "the copy button to confirm",
+        "document.querySelector('.key-row button.copy').dataset.copied === '1'",
+    )
+    .await;
+    let key = value(&browser, "input.key").await;
+    assert!(key.starts_with("dfk_"), "{key}");
+    screenshot(&browser, "12-api-key-created").await;
+    let caller = apikeys::authenticate(&pool, Some(&format!("Bearer {key}")))
+        .await
+        .unwrap();
+    assert_eq!(caller.account_id, 1);
+    browser
+        .goto(&format!("{base}/settings/integrations/api-keys"))
+        .await
+        .unwrap();
+    assert!(
+        !browser.source().await.unwrap().contains(&key),
+        "never shown again"
+    );
+
+    // Revoked behind a confirmation: the key no longer opens anything.
+    click(&browser, "details.confirm.revoke summary").await;
+    let consequence = text(&browser, "details.confirm.revoke p").await;
+    assert!(consequence.contains("401"), "{consequence}");
+    click(&browser, "details.confirm.revoke button.danger").await;
+    until(
+        &browser,
+        "the revoked badge",
+        "document.querySelector('.badge.revoked') !== null",
+    )
+    .await;
+    screenshot(&browser, "13-api-key-revoked").await;
+    assert!(apikeys::authenticate(&pool, Some(&format!("Bearer {key}")))
+        .await
+        .is_err());
     browser.close().await.unwrap();
 }

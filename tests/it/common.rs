@@ -207,3 +207,33 @@ pub async fn read_until_end_or_cut(
     }
     false
 }
+
+/// What a run of the `domofeed` binary printed.
+#[derive(Debug)]
+pub struct Run {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the `domofeed` binary with `args` against the test's database (off the async runtime).
+pub async fn domofeed(pool: &PgPool, args: &[&str]) -> Run {
+    let database_url = test_database_url(pool);
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_domofeed"))
+            .args(&args)
+            .env("DATABASE_URL", database_url)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        Run {
+            ok: output.status.success(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    })
+    .await
+    .unwrap()
+}

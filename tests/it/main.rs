@@ -1,6 +1,8 @@
 //! Integration tests: one binary, each test on its own PostgreSQL database (`#[sqlx::test]`,
 //! which needs DATABASE_URL pointing at a server where it may create databases).
 
+mod accounts;
+mod api_keys;
 mod bad_input;
 mod binary;
 mod browser;
@@ -23,6 +25,7 @@ mod paging;
 mod private_db;
 mod process;
 mod replicas;
+mod schema_doc;
 mod seed;
 mod settings;
 mod slow_clients;

@@ -10,17 +10,17 @@ use sqlx::PgPool;
 
 use crate::common::{load_small_fixture, TestApp};
 
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 const EXPORT: &str = "/settings/integrations/export";
 
 /// A browser-like client: keeps cookies, does not follow redirects (the tests look at them).
-struct Admin {
-    client: reqwest::Client,
-    base: String,
+pub(crate) struct Admin {
+    pub(crate) client: reqwest::Client,
+    pub(crate) base: String,
 }
 
 impl Admin {
-    fn new(app: &TestApp) -> Admin {
+    pub(crate) fn new(app: &TestApp) -> Admin {
         Admin {
             client: reqwest::Client::builder()
                 .cookie_store(true)
@@ -31,7 +31,7 @@ impl Admin {
         }
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, String, reqwest::header::HeaderMap) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, String, reqwest::header::HeaderMap) {
         let response = self
             .client
             .get(format!("{}{path}", self.base))
@@ -43,7 +43,11 @@ impl Admin {
         (status, response.text().await.unwrap(), headers)
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, String, String) {
         let response = self
             .client
             .post(format!("{}{path}", self.base))
@@ -61,7 +65,7 @@ impl Admin {
     }
 
     /// A POST to the JSON API with the CSRF header, and its answer.
-    async fn api_post(
+    pub(crate) async fn api_post(
         &self,
         path: &str,
         csrf: &str,
@@ -79,7 +83,11 @@ impl Admin {
         (status, response.json().await.unwrap_or_default())
     }
 
-    async fn try_login(&self, login: &str, password: &str) -> (StatusCode, String, String) {
+    pub(crate) async fn try_login(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> (StatusCode, String, String) {
         let (_, page, _) = self.get("/settings/login").await;
         let csrf = csrf_of(&page);
         self.post(
@@ -89,14 +97,14 @@ impl Admin {
         .await
     }
 
-    async fn login(&self, login: &str) {
+    pub(crate) async fn login(&self, login: &str) {
         let (status, body, location) = self.try_login(login, PASSWORD).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
         assert_eq!(location, EXPORT);
     }
 
     /// The export page and the CSRF token of its forms.
-    async fn page(&self) -> (String, String) {
+    pub(crate) async fn page(&self) -> (String, String) {
         let (status, page, _) = self.get(EXPORT).await;
         assert_eq!(status, StatusCode::OK, "{page}");
         let csrf = csrf_of(&page);
@@ -104,7 +112,7 @@ impl Admin {
     }
 }
 
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     let start = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
     page[start..start + 64].to_owned()
 }
@@ -119,7 +127,7 @@ fn urls_in(page: &str) -> Vec<String> {
         .collect()
 }
 
-async fn setup(pool: &PgPool) -> TestApp {
+pub(crate) async fn setup(pool: &PgPool) -> TestApp {
     load_small_fixture(pool).await;
     admins::add(pool, 1, "anna", PASSWORD).await.unwrap();
     admins::add(pool, 2, "boris", PASSWORD).await.unwrap();
@@ -831,7 +839,7 @@ async fn settings_redirects_and_serves_its_own_assets(pool: PgPool) {
     assert_eq!(response.headers()["location"], EXPORT);
     for (path, kind) in [
         ("/settings/assets/settings.css", "text/css"),
-        ("/settings/assets/export.js", "text/javascript"),
+        ("/settings/assets/settings.js", "text/javascript"),
     ] {
         let (status, body, headers) = admin.get(path).await;
         assert_eq!(status, StatusCode::OK, "{path}");

@@ -1,5 +1,5 @@
 //! The link builder of one feed: a control for every filter of docs/feeds.md that the feed's kind
-//! knows. Controls carry `data-param`; `assets/export.js` composes the query string from them in
+//! knows. Controls carry `data-param`; `assets/settings.js` composes the query string from them in
 //! page order (the order `feeds::filter::ToQuery` writes) and asks the server's own parser, through
 //! `/settings/api/feeds/{id}/check`, whether it is valid, so the page shows the server's words.
 

@@ -1,14 +1,18 @@
-//! Settings → Integrations → Data export: the page where admins make feed links, the login in
-//! front of it and the JSON API behind it.
+//! The settings pages: Settings → Integrations → Data export (feed links), → API keys (the keys a
+//! CRM writes with), Settings → Account (name and time zone); the login in front of them and
+//! the JSON API behind them.
 //!
 //! - Sessions live in the database (`admin::sessions`), so any instance serves any admin. The
 //!   cookies are HttpOnly and SameSite=Strict; when `DOMOFEED_PUBLIC_URL` is https they are
 //!   Secure and carry the `__Host-` prefix (`Cookies`).
 //! - Every form post carries the session's CSRF token (the login form: a token also set as a
 //!   cookie); every API call that changes something carries it in `X-CSRF-Token`.
-//! - An admin reaches only their own account's feeds: another account's feed id is a 404.
+//! - An admin reaches only their own account's feeds and keys: another account's id is a 404.
 
+mod account;
 mod api;
+mod api_account;
+mod api_keys;
 mod builder;
 mod export;
 mod login;
@@ -32,6 +36,8 @@ use crate::{
 };
 
 pub const EXPORT_PATH: &str = "/settings/integrations/export";
+pub const API_KEYS_PATH: &str = "/settings/integrations/api-keys";
+pub const ACCOUNT_PATH: &str = "/settings/account";
 pub const LOGIN_PATH: &str = "/settings/login";
 const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -50,13 +56,32 @@ pub fn router() -> Router<AppState> {
             "/settings/integrations/export/feeds/{id}/{action}",
             post(export::change),
         )
+        .route(API_KEYS_PATH, get(api_keys::page).post(api_keys::create))
+        .route(
+            "/settings/integrations/api-keys/{id}/revoke",
+            post(api_keys::revoke),
+        )
+        .route(ACCOUNT_PATH, get(account::page).post(account::save))
         .route("/settings/api/session", get(api::session))
         .route("/settings/api/catalog", get(api::catalog))
         .route("/settings/api/feeds", get(api::list).post(api::create))
         .route("/settings/api/feeds/{id}/check", get(api::check))
         .route("/settings/api/feeds/{id}/{action}", post(api::change))
+        .route(
+            "/settings/api/account",
+            get(api_account::account).post(api_account::change_account),
+        )
+        .route("/settings/api/timezones", get(api_account::timezones))
+        .route(
+            "/settings/api/keys",
+            get(api_account::keys).post(api_account::create_key),
+        )
+        .route(
+            "/settings/api/keys/{id}/revoke",
+            post(api_account::revoke_key),
+        )
         .route("/settings/assets/settings.css", get(css))
-        .route("/settings/assets/export.js", get(js))
+        .route("/settings/assets/settings.js", get(js))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
@@ -77,7 +102,7 @@ async fn css() -> Response {
 async fn js() -> Response {
     asset(
         "text/javascript; charset=utf-8",
-        include_str!("assets/export.js"),
+        include_str!("assets/settings.js"),
     )
 }
 
@@ -213,14 +238,16 @@ fn check_csrf_header(headers: &HeaderMap, session: &Session) -> crate::Result<()
     }
 }
 
-/// An error as an HTML page (the JSON body is for API clients, not for people).
+/// An error of the export page as an HTML page.
 fn page_error(error: Error) -> Response {
+    page_error_of(error, "Такого фида нет в вашем аккаунте.")
+}
+
+/// An error as an HTML page (the JSON body is for API clients, not for people); a 404 says
+/// `not_found`.
+fn page_error_of(error: Error, not_found: &str) -> Response {
     let (status, title, text) = match &error {
-        Error::NotFound { .. } => (
-            StatusCode::NOT_FOUND,
-            "Не найдено",
-            "Такого фида нет в вашем аккаунте.".to_owned(),
-        ),
+        Error::NotFound { .. } => (StatusCode::NOT_FOUND, "Не найдено", not_found.to_owned()),
         Error::BadRequest { text, .. } => {
             (StatusCode::BAD_REQUEST, "Неверный запрос", text.clone())
         }
@@ -317,10 +344,15 @@ impl Change {
 
 /// A feed id from a path: anything but a positive number is a feed that does not exist.
 fn feed_id(text: &str) -> crate::Result<i64> {
+    path_id(text, "feed")
+}
+
+/// An id from a path: anything but a positive number is `what` that does not exist.
+fn path_id(text: &str, what: &str) -> crate::Result<i64> {
     text.parse::<i64>()
         .ok()
         .filter(|&id| id > 0)
-        .ok_or_else(|| Error::not_found("feed"))
+        .ok_or_else(|| Error::not_found(what))
 }
 
 /// The key that seals new links; loaded once when the server starts.

@@ -1,11 +1,18 @@
-//! The settings pages' HTML: a layout, the login form, the export page and error pages. Markup is
-//! escaped by maud; the only script is `assets/export.js`, served by us (no CDN, works offline).
+//! The settings pages' HTML: a layout, the login form, the export page and error pages (here),
+//! «Настройки аккаунта» (`account`) and «API-ключи» (`api_keys`). Markup is escaped by maud; the
+//! only script is `assets/settings.js`, served by us (no CDN, works offline).
+
+mod account;
+mod api_keys;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use maud::{html, Markup, DOCTYPE};
 
-use super::builder;
+pub use account::{account, AccountPage};
+pub use api_keys::{api_keys, ApiKeysPage};
+
+use super::{builder, ACCOUNT_PATH, API_KEYS_PATH, EXPORT_PATH};
 use crate::{
     admin::{
         catalog::{House, Stage},
@@ -34,7 +41,15 @@ pub struct ExportPage<'a> {
     pub error: Option<String>,
 }
 
-fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
+/// The pages a logged-in admin moves between, as the header's links show them.
+const SECTIONS: [(&str, &str); 3] = [
+    (EXPORT_PATH, "Экспорт данных"),
+    (API_KEYS_PATH, "API-ключи"),
+    (ACCOUNT_PATH, "Настройки аккаунта"),
+];
+
+/// A page: `here` is its path, marked in the header's links.
+fn layout(title: &str, session: Option<&Session>, here: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="ru" {
@@ -43,11 +58,22 @@ fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — domofeed" }
                 link rel="stylesheet" href="/settings/assets/settings.css";
-                script src="/settings/assets/export.js" defer {}
+                script src="/settings/assets/settings.js" defer {}
             }
             body {
                 header.top {
                     span.brand { "domofeed" }
+                    @if session.is_some() {
+                        nav.sections {
+                            @for (path, name) in SECTIONS {
+                                @if path == here {
+                                    a href=(path) aria-current="page" { (name) }
+                                } @else {
+                                    a href=(path) { (name) }
+                                }
+                            }
+                        }
+                    }
                     @if let Some(session) = session {
                         span.who { (session.account_name) " · " (session.login) }
                         form.logout method="post" action="/settings/logout" {
@@ -67,6 +93,7 @@ pub fn login(csrf: &str, login: &str, message: Option<&str>) -> Markup {
     layout(
         "Вход",
         None,
+        super::LOGIN_PATH,
         html! {
             section.card.login {
                 h1 { "Вход в настройки" }
@@ -89,11 +116,12 @@ pub fn error_page(title: &str, text: &str) -> Markup {
     layout(
         title,
         None,
+        "",
         html! {
             section.card {
                 h1 { (title) }
                 p { (text) }
-                p { a href="/settings/integrations/export" { "Вернуться к экспорту данных" } }
+                p { a href=(EXPORT_PATH) { "Вернуться к экспорту данных" } }
             }
         },
     )
@@ -105,12 +133,16 @@ pub fn export(page: &ExportPage) -> Markup {
     layout(
         "Экспорт данных",
         Some(session),
+        EXPORT_PATH,
         html! {
             nav.crumbs { "Настройки → Интеграции → " b { "Экспорт данных" } }
             h1 { "Экспорт данных в 1С" }
             p.lead {
                 "Ссылка на фид — это секретный адрес, по которому 1С забирает данные CRM в JSON. "
-                "Время в фидах — " (page.tz.name()) "."
+                "Время в фидах — " (page.tz.name()) " ("
+                a href=(ACCOUNT_PATH) { "изменить в настройках аккаунта" } "). "
+                "Писать данные в CRM-базу через API можно с "
+                a href=(API_KEYS_PATH) { "API-ключом" } "."
             }
             @if let Some(notice) = &page.notice { p.notice role="status" { (notice) } }
             (create_form(page))
@@ -186,10 +218,10 @@ fn feed_card(page: &ExportPage, feed: &FeedView) -> Markup {
                     None => p.error { "Ссылку нельзя показать: она зашифрована другим ключом сервера. Перевыпустите её." }
                 }
                 div.danger {
-                    (confirm(info.id, "rotate", "Перевыпустить ссылку…",
+                    (confirm(&format!("{EXPORT_PATH}/feeds/{}/rotate", info.id), "rotate", "Перевыпустить ссылку…",
                         "Будет выдана новая ссылка. Старая ссылка сразу перестанет работать для 1С: её нужно будет заменить в настройках обмена.",
                         "Да, перевыпустить", page.session))
-                    (confirm(info.id, "revoke", "Отозвать ссылку…",
+                    (confirm(&format!("{EXPORT_PATH}/feeds/{}/revoke", info.id), "revoke", "Отозвать ссылку…",
                         "Ссылка перестанет работать для 1С навсегда; вернуть её нельзя, можно только создать новую.",
                         "Да, отозвать", page.session))
                 }
@@ -199,8 +231,9 @@ fn feed_card(page: &ExportPage, feed: &FeedView) -> Markup {
 }
 
 /// A destructive action behind a `<details>`: the consequence is spelled out before the button.
-fn confirm(
-    feed_id: i64,
+/// `url` is where the form posts; `action` names it for styles and tests (`rotate`, `revoke`).
+pub(super) fn confirm(
+    url: &str,
     action: &str,
     summary: &str,
     consequence: &str,
@@ -210,7 +243,7 @@ fn confirm(
     html! {
         details.confirm.(action) {
             summary { (summary) }
-            form method="post" action={"/settings/integrations/export/feeds/" (feed_id) "/" (action)} {
+            form method="post" action=(url) {
                 input type="hidden" name="csrf" value=(session.csrf_token());
                 p { (consequence) }
                 button.danger type="submit" { (button) }
@@ -220,6 +253,6 @@ fn confirm(
 }
 
 /// `29.11.2026 17:20` in the account's zone.
-fn moment(t: DateTime<Utc>, tz: Tz) -> String {
+pub(super) fn moment(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string()
 }

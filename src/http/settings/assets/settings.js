@@ -1,7 +1,10 @@
-// The export page: copy buttons and the link builder. Plain JavaScript, no build step.
-// The builder composes the query string from the controls marked data-param, in page order, and
-// asks the server's own parser (GET …/check?query) whether it is valid, so an error on the page
-// reads exactly as the feed's 400 would.
+// The settings pages' one script. Plain JavaScript, no build step.
+// Export page: copy buttons and the link builder. The builder composes the query string from the
+// controls marked data-param, in page order, and asks the server's own parser (GET …/check?query)
+// whether it is valid, so an error on the page reads exactly as the feed's 400 would.
+// API keys: the copy button of a key just made.
+// Account settings: how far every dt_* will move with the zone picked, and the confirmation
+// asked for only when the zone changes.
 "use strict";
 
 function copyText(text, button) {
@@ -134,11 +137,44 @@ function setupBuilder(builder) {
   update();
 }
 
+// "+2 ч", "-1 ч 30 мин", "0 ч": as accounts::shift_text writes it.
+function shiftText(minutes) {
+  const sign = minutes > 0 ? "+" : minutes < 0 ? "-" : "";
+  const hours = Math.floor(Math.abs(minutes) / 60);
+  const rest = Math.abs(minutes) % 60;
+  return rest ? `${sign}${hours} ч ${rest} мин` : `${sign}${hours} ч`;
+}
+
+function setupZone(select) {
+  const change = document.querySelector(".zone-change");
+  const shift = change.querySelector(".shift");
+  const box = change.querySelector("input[name=confirm_timezone]");
+  const current = Number(select.dataset.currentOffset);
+  const update = () => {
+    const moved = select.value !== select.dataset.current;
+    change.hidden = !moved;
+    box.required = moved;
+    if (!moved) {
+      box.checked = false;
+      return;
+    }
+    const offset = Number(select.selectedOptions[0].dataset.offset);
+    shift.querySelector("output").textContent =
+      `Все даты-время (dt_*) во всех фидах сдвинутся на ${shiftText(offset - current)}: ` +
+      `${select.dataset.current} → ${select.value}.`;
+    shift.hidden = false;
+  };
+  select.addEventListener("change", update);
+  update();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
-  for (const button of document.querySelectorAll(".url-row button.copy")) {
+  for (const button of document.querySelectorAll(".url-row button.copy, .key-row button.copy")) {
     button.addEventListener("click", () => {
-      copyText(button.parentElement.querySelector("input.url").value, button);
+      copyText(button.parentElement.querySelector("input").value, button);
     });
   }
   for (const builder of document.querySelectorAll("details.builder")) setupBuilder(builder);
+  const zone = document.querySelector("select#timezone");
+  if (zone) setupZone(zone);
 });
