@@ -11,7 +11,7 @@
 
 use std::{
     collections::BTreeMap,
-    sync::atomic::{AtomicBool, Ordering},
+    sync::atomic::{AtomicBool, AtomicU32, Ordering},
     time::{Duration, Instant},
 };
 
@@ -382,9 +382,9 @@ struct Writes {
 
 /// Random CRM writes (`incremental::random_write`: units, deals, their children, catalogs;
 /// updates that change something or nothing, inserts, deletions, units moving house) until told
-/// to stop. One in ten is slow: its transaction starts, and so stamps what it changes, a
-/// quarter of a second before it commits, so that syncs run in between.
-async fn write_until(pool: &PgPool, stop: &AtomicBool, seed: u64) -> Writes {
+/// to stop, counting them in `done`. One in ten is slow: its transaction starts, and so stamps
+/// what it changes, a quarter of a second before it commits, so that syncs run in between.
+async fn write_until(pool: &PgPool, stop: &AtomicBool, done: &AtomicU32, seed: u64) -> Writes {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut writes = Writes {
         count: 0,
@@ -408,6 +408,7 @@ async fn write_until(pool: &PgPool, stop: &AtomicBool, seed: u64) -> Writes {
         }
         writes.longest = writes.longest.max(started.elapsed());
         writes.count += 1;
+        done.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(3)).await;
     }
     writes
@@ -445,8 +446,8 @@ const SETTINGS: Settings = Settings {
     attempts_per_page: 20,
     longest_pause: Duration::from_secs(5),
     pause_after_cut: Duration::from_millis(20),
-    // The writer's transactions last a quarter of a second at most (checked below).
-    skip_margin: 1,
+    // The writer's transactions last a quarter of a second and a little more (checked below).
+    skip_margin: 2,
 };
 
 #[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
@@ -479,11 +480,19 @@ async fn the_1c_loader_keeps_up_with_concurrent_writes(pool: PgPool) {
 
     // The writer starts first: even the full loads run while the CRM writes. (Both run in
     // this task, taking turns at each await.)
-    let stop = AtomicBool::new(false);
+    let (stop, done) = (AtomicBool::new(false), AtomicU32::new(0));
     let syncs = async {
         let started = Instant::now();
         let mut rounds = 0;
-        while rounds < 3 || started.elapsed() < Duration::from_millis(1500) {
+        // At least three rounds, a second and a half and 40 writes, whichever comes last.
+        while rounds < 3
+            || started.elapsed() < Duration::from_millis(1500)
+            || done.load(Ordering::SeqCst) < 40
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the writer is stuck"
+            );
             for loader in &mut loaders {
                 let kind = loader.kind;
                 loader
@@ -495,7 +504,7 @@ async fn the_1c_loader_keeps_up_with_concurrent_writes(pool: PgPool) {
         }
         stop.store(true, Ordering::SeqCst);
     };
-    let (writes, ()) = tokio::join!(write_until(&pool, &stop, 16), syncs);
+    let (writes, ()) = tokio::join!(write_until(&pool, &stop, &done, 16), syncs);
     assert!(writes.count >= 40, "only {} writes", writes.count);
     assert!(
         writes.longest.as_secs_f64() < SETTINGS.skip_margin as f64,
