@@ -16,7 +16,8 @@ pub mod cli;
 pub mod config;
 /// Pool, database creation, migrations, read replicas, `demo`'s own PostgreSQL cluster.
 pub mod db;
-/// The feed API described: the OpenAPI document and the `/docs` page that renders it.
+/// The feed API described: the OpenAPI document, the `/docs` page that renders it, and the
+/// guides (docs/feeds.md, docs/1c.md) as text.
 pub mod docs;
 /// The one error type of the crate.
 pub mod error;

@@ -1,8 +1,10 @@
-//! The feed API described for integrators: the OpenAPI 3.1 document at `/openapi.json` and a page
-//! that renders it at `/docs`.
+//! The feed API described for integrators: the OpenAPI 3.1 document at `/openapi.json`, a page
+//! that renders it at `/docs`, and the contract and the 1C guide as text (`/docs/feeds.md`,
+//! `/docs/1c.md`), so that an integrator who has only the server has the whole description.
 //!
 //! The page is Swagger UI, vendored in `swagger-ui/` and built into the binary: the servers that
-//! run domofeed, and the people who read the page, may have no way to any CDN.
+//! run domofeed, and the people who read the page, may have no way to any CDN. The two guides are
+//! the repository's `docs/feeds.md` and `docs/1c.md`, built in as they are.
 
 mod openapi;
 mod params;
@@ -20,7 +22,7 @@ use axum::{
 
 pub use openapi::document;
 
-/// `/openapi.json` and `/docs`, each answer with its own content type.
+/// `/openapi.json`, `/docs` and the guides, each answer with its own content type.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/openapi.json", get(openapi_json))
@@ -29,6 +31,8 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/docs/init.js", get(init_js))
         .route("/docs/swagger-ui.css", get(css))
         .route("/docs/swagger-ui-bundle.js", get(bundle))
+        .route("/docs/feeds.md", get(contract))
+        .route("/docs/1c.md", get(guide_1c))
 }
 
 /// The document as JSON; it never changes while the process runs.
@@ -80,6 +84,20 @@ async fn bundle() -> Response {
         include_str!("swagger-ui/swagger-ui-bundle.js"),
     )
 }
+
+/// docs/feeds.md: every key, parameter, error and rule of the feeds, in Russian.
+async fn contract() -> Response {
+    asset(MARKDOWN, include_str!("../../docs/feeds.md"))
+}
+
+/// docs/1c.md: the 1C loader and curl checks, in Russian.
+async fn guide_1c() -> Response {
+    asset(MARKDOWN, include_str!("../../docs/1c.md"))
+}
+
+/// The guides are Markdown, served as plain text: every browser shows `text/plain` (some offer
+/// `text/markdown` as a download), and Markdown reads well as it is.
+const MARKDOWN: &str = "text/plain; charset=utf-8";
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body).into_response()

@@ -9,16 +9,21 @@ use super::{params::FeedQuery, schemas::*, write::*};
 
 /// A live JSON feed of a developer's CRM for 1C: deals ("Полный от сделок") or units ("Полный от
 /// помещений"), built from the database at each request (no caching), one consistent snapshot
-/// per response, items ordered by id.
+/// per response, items ordered by id. The contract, key by key with every rule (in Russian), is
+/// docs/feeds.md, served at `/docs/feeds.md`.
 ///
 /// The URL is a secret: `feed` is `{feed_id}-{token}`, the token 64 letters and digits. The
 /// trailing slash is optional. Unknown id, wrong token and revoked feed all answer the same 404.
 /// Every answer is `application/json; charset=utf-8` (no BOM) with `Cache-Control: no-store`;
-/// gzip, br or zstd only when `Accept-Encoding` asks. If the database fails after the body has
-/// started, the transfer is cut off (the chunked body is never terminated): a body that does not
-/// parse is an incomplete feed and must be fetched again. `HEAD` runs the same checks (token,
-/// allow-list, rate, parameters) and answers the same status and headers without building the
-/// feed.
+/// gzip, br or zstd only when `Accept-Encoding` asks, and only for a 200 (error bodies are never
+/// compressed). The status is sent once the first batch of items is loaded: a failure before it
+/// is a status with an error body. If the database fails after the body has started, the transfer
+/// is cut off (the chunked body is never terminated): a body that does not parse is an
+/// incomplete feed and must be fetched again. With `limit`, the feed comes in pages:
+/// `meta.next` is the next page's URL; `deleted` lists what left the feed within a
+/// `dt_updated_*` window, on the first page. `strict=1` refuses unknown parameters. `HEAD` runs
+/// the same checks (token, allow-list, rate, parameters) and answers the same status and headers
+/// without building the feed.
 #[utoipa::path(
     get,
     path = "/dc-api/feeds/{feed}/",
@@ -60,8 +65,12 @@ fn feed() {}
         title = "domofeed",
         description = "Two live JSON feeds of a real-estate CRM for 1C, compatible with \
                        Domoplaner's «Фиды данных для 1С». Every parameter and every field of \
-                       both bodies is described below; a guide for 1C integrators (in Russian) \
-                       is docs/1c.md in the domofeed repository.",
+                       both bodies is described below. The contract for integrators (in \
+                       Russian: every key, the date rules, paging, `deleted`, errors, what \
+                       moves `dt_updated`) is [docs/feeds.md](/docs/feeds.md); a 1C loader \
+                       (paged, incremental, with deletions and retries) is \
+                       [docs/1c.md](/docs/1c.md). Both are in the domofeed repository and \
+                       served by this server.",
     ),
     paths(feed, write_deals, write_units, delete_deal, delete_unit),
     components(schemas(

@@ -11,15 +11,17 @@ use utoipa::IntoParams;
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FeedQuery {
-    /// Both feeds: `dt_updated` falls on today or the N−1 days before, in the account's time
-    /// zone (1 = today, 2 = today and yesterday). N ≥ 1.
+    /// Both feeds: the item changed today or in the N−1 days before, in the account's time
+    /// zone (1 = today, 2 = today and yesterday). N ≥ 1. Also lists `deleted`.
     #[param(pattern = r"^[1-9][0-9]*$", example = "2")]
     pub dt_updated_last_days: Option<String>,
-    /// Both feeds: `dt_updated` on or after this day. A deal's `dt_updated` moves on any change of
-    /// its row, buyers, custom fields or payments; a unit's on its row or params.
+    /// Both feeds: the item changed on or after this day; also lists `deleted` from this day. A
+    /// deals-feed item is its `dt_updated` (the deal, its stage, manager, buyers, fields,
+    /// payments and unit); a units-feed item changes with its unit object or its active deal
+    /// (which deal, and that deal's content). docs/feeds.md, section 11, says what moves what.
     #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", example = "2025-03-01")]
     pub dt_updated_from: Option<String>,
-    /// Both feeds: `dt_updated` on or before this day.
+    /// Both feeds: the item changed on or before this day.
     #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", example = "2025-03-31")]
     pub dt_updated_to: Option<String>,
     /// Deals feed: `status_id` (deal stage) in the list.

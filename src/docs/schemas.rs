@@ -170,7 +170,10 @@ pub struct Unit {
     pub organization: Option<Organization>,
     /// Custom unit params.
     pub params: Vec<CustomValue>,
-    /// Last change of the unit row or its params.
+    /// Last change of anything this object shows: the unit row, its params (values, titles and
+    /// types), its project, house, section and organization. Changes of the unit's deal do not
+    /// move it (in the units feed the item's `dt_updated_*` window counts them: compare
+    /// `deal.id` and `deal.dt_updated` too).
     pub dt_updated: DateTime,
 }
 
@@ -269,8 +272,10 @@ pub struct Deal {
     pub sum: Option<f64>,
     pub manager: Option<Manager>,
     pub dt_created: DateTime,
-    /// Last change of any data of the deal: its row, participants, custom field values,
-    /// payments (insert, update and delete all count).
+    /// Last change of anything the deals-feed item shows: the deal row, its stage (title),
+    /// manager, participants (link and client record), custom field values and definitions,
+    /// payments (insert, update and delete all count) and its unit (`flat`), so it is never
+    /// older than `flat.dt_updated`. A write that changes no value moves nothing.
     pub dt_updated: DateTime,
     /// Last change of `status_id` (= `dt_created` until the first change).
     pub dt_status_changed: DateTime,
@@ -363,8 +368,11 @@ pub struct Meta {
     /// Items in `data` (of this page, with `limit`).
     #[schema(minimum = 0)]
     pub count: i64,
+    /// When the server began this response: everything committed before it is in the response.
+    /// The mark of the next incremental sync (from its day minus one: docs/feeds.md, section 12).
     pub generated_at: DateTime,
-    /// IANA time zone of the account, e.g. Europe/Moscow.
+    /// IANA time zone of the account, e.g. Europe/Moscow: every date-time of the body is in it.
+    /// A change of the zone moves no `dt_updated`: load everything again after one.
     pub timezone: String,
     /// The date-only format of this body.
     pub date_format: String,

@@ -388,7 +388,7 @@ fn strip_dt_updated(value: &mut Value) {
 
 /// One write a CRM might make, on rows that exist now; some change nothing, some are refused
 /// by a constraint (then nothing may change either).
-async fn random_write(pool: &PgPool, rng: &mut ChaCha8Rng) -> String {
+pub(crate) async fn random_write(pool: &PgPool, rng: &mut ChaCha8Rng) -> String {
     // Rows are picked by the seeded generator (not by the database's random()), so that a
     // failing sequence can be replayed.
     let mut existing = BTreeMap::new();

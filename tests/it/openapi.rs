@@ -168,6 +168,26 @@ async fn the_docs_page_and_its_files_are_served(pool: PgPool) {
         assert_eq!(file.headers["content-type"], content_type, "{path}");
         assert!(file.text.len() > 100, "{path}");
     }
+    // The contract and the 1C guide, as text, linked from the page and the document.
+    let document = app.get("/openapi.json").await.json();
+    let description = document["info"]["description"].as_str().unwrap();
+    for (path, heading) in [
+        (
+            "/docs/feeds.md",
+            "# Фиды domofeed: контракт для интеграторов",
+        ),
+        (
+            "/docs/1c.md",
+            "# Фиды domofeed для 1С: руководство интегратора",
+        ),
+    ] {
+        assert!(page.text.contains(path), "{path} is not on the page");
+        assert!(description.contains(path), "{path} is not in the document");
+        let guide = app.get(path).await;
+        assert_eq!(guide.status, 200, "{path}");
+        assert_eq!(guide.headers["content-type"], "text/plain; charset=utf-8");
+        assert!(guide.text.starts_with(heading), "{path}");
+    }
     let init = app.get("/docs/init.js").await.text;
     assert!(init.contains("url: \"/openapi.json\""));
     assert_eq!(app.get("/docs/").await.status, 200);
