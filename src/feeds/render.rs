@@ -67,11 +67,13 @@ impl<'a> Object<'a> {
         string(self.key(key), value);
     }
 
+    /// A text that may be missing. An empty text (a CRM may store one) is written as null too:
+    /// the contract never writes `""` for a missing value.
     fn opt_str(&mut self, key: &str, value: Option<&str>) {
         let out = self.key(key);
         match value {
-            Some(value) => string(out, value),
-            None => out.extend_from_slice(b"null"),
+            Some(value) if !value.is_empty() => string(out, value),
+            _ => out.extend_from_slice(b"null"),
         }
     }
 

@@ -251,6 +251,18 @@ async fn deletions_respect_the_feeds_houses(pool: PgPool) {
     assert_eq!(f.window(&deals_2, today).await, (vec![1003], vec![]));
     assert_eq!(f.window(&house_1, today).await, (vec![], vec![102]));
     assert_eq!(f.window(&house_2, today).await, (vec![102], vec![]));
+
+    // A deal moved to a unit of another house leaves the deals feeds of the old house.
+    let deals_1 = f.app.feed(1, FeedKind::Deals, vec![1]).await;
+    age(&f.app.pool).await;
+    write(
+        &f.app.pool,
+        "update deals set unit_id = 102 where id = 1001",
+    )
+    .await;
+    assert_eq!(f.window(&deals_1, today).await, (vec![], vec![1001]));
+    assert_eq!(f.window(&deals_2, today).await, (vec![1001], vec![]));
+    assert_eq!(f.window(&f.deals, today).await, (vec![1001], vec![]));
 }
 
 /// `deleted` follows the same day rules as `data`: the account's calendar day, both ends
