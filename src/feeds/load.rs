@@ -1,165 +1,186 @@
-//! The SQL of both feeds and the rows it returns. Each batch is one query for the items and a few
-//! set queries (`= any($1)`) for their children, never one query per item.
+//! The SQL of both feeds. Each batch is one query for the items and a few set queries
+//! (`= any($1)`) for their children, never one query per item; what is small and shared
+//! (titles, addresses, definitions) comes from the `catalog` instead, so these queries return ids
+//! and values only.
 //!
 //! Every set query also bounds its key by the batch's smallest and largest id (`between $2 and
 //! $3`, see `Keys`) and orders by the columns of the index it reads. Without the range,
 //! PostgreSQL prices 1,000 index descents above a (parallel) sequential scan of the whole child
-//! table filtered by a hashed `= any`, and took that: ≈40 ms per batch for participants at L, most
-//! of a feed's database time. With it, each child list is an index range scan, already in order.
+//! table filtered by a hashed `= any`, and took that: ≈40 ms per batch for participants at L.
+//! With it, each child list is an index range scan, already in order.
+//!
+//! Rows are kept as PostgreSQL sent them (`PgRow`) and read by column position when an item is
+//! written (`render`): no value is copied into an owned `String` on the way, and no column is
+//! looked up by name. The column lists below are the positions `render` reads.
 //!
 //! Numeric columns come out as text (`::text`): PostgreSQL prints the exact decimal value, which
 //! the renderer writes as a JSON number unchanged.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{postgres::PgRow, PgConnection, Postgres};
+use chrono::{DateTime, Utc};
+use sqlx::{postgres::PgRow, PgConnection, Row};
 
 use super::{
     dates::Instants,
     filter::{DealFilter, UnitFilter},
 };
-use crate::Result;
+use crate::{Error, Result};
 
-/// Columns of the deal object, without its children and its unit.
-macro_rules! deal_select {
+/// The deal object's own columns (`col::deal`), from `deals d`.
+macro_rules! deal_columns {
     () => {
-        "select d.id, d.unit_id, d.status_id, s.title as status_title, d.is_active,
-                d.dogovor_number, d.dogovor_day, d.day_reg_start, d.day_reg_end, d.sum::text as sum,
-                d.manager_id, m.name as manager_name,
-                d.dt_created, d.dt_updated, d.dt_status_changed
-           from deals d
-           join deal_stages s on s.id = d.status_id
-           left join managers m on m.id = d.manager_id"
+        "d.id, d.status_id, d.is_active, d.dogovor_number, d.dogovor_day, d.day_reg_start,
+         d.day_reg_end, d.sum::text, d.manager_id, d.dt_created, d.dt_updated, d.dt_status_changed"
     };
 }
 
-/// Columns of the unit object, without its params.
-macro_rules! unit_select {
+/// The unit object's own columns (`col::unit`), from `units u`.
+macro_rules! unit_columns {
     () => {
-        "select u.id, u.sid, u.type, u.number, u.status, u.rooms, u.is_studio,
-                u.area::text as area, u.area_living::text as area_living,
-                u.area_kitchen::text as area_kitchen, u.floor,
-                u.price::text as price, u.metr_price::text as metr_price,
-                p.id as project_id, p.title as project_title,
-                h.id as house_id, h.title as house_title, h.address as house_address,
-                h.deadline as house_deadline,
-                sec.id as section_id, sec.title as section_title,
-                o.id as organization_id, o.name as organization_name, o.inn as organization_inn,
-                o.kpp as organization_kpp, o.ogrn as organization_ogrn,
-                o.address as organization_address,
-                u.dt_updated
-           from units u
-           join houses h on h.id = u.house_id
-           join projects p on p.id = h.project_id
-           left join sections sec on sec.id = u.section_id
-           left join organizations o on o.id = u.organization_id"
+        "u.id, u.sid, u.type, u.number, u.status, u.rooms, u.is_studio, u.area::text,
+         u.area_living::text, u.area_kitchen::text, u.floor, u.price::text, u.metr_price::text,
+         u.house_id, u.section_id, u.organization_id, u.dt_updated"
     };
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct DealRow {
-    pub id: i64,
-    pub unit_id: i64,
-    pub status_id: i64,
-    pub status_title: String,
-    pub is_active: bool,
-    pub dogovor_number: Option<String>,
-    pub dogovor_day: Option<NaiveDate>,
-    pub day_reg_start: Option<NaiveDate>,
-    pub day_reg_end: Option<NaiveDate>,
-    pub sum: Option<String>,
-    pub manager_id: Option<i64>,
-    pub manager_name: Option<String>,
-    pub dt_created: DateTime<Utc>,
-    pub dt_updated: DateTime<Utc>,
-    pub dt_status_changed: DateTime<Utc>,
+/// Column positions of the rows below.
+pub mod col {
+    /// `deal_columns!`, at the start of a row.
+    pub mod deal {
+        pub const ID: usize = 0;
+        pub const STATUS_ID: usize = 1;
+        pub const IS_ACTIVE: usize = 2;
+        pub const DOGOVOR_NUMBER: usize = 3;
+        pub const DOGOVOR_DAY: usize = 4;
+        pub const DAY_REG_START: usize = 5;
+        pub const DAY_REG_END: usize = 6;
+        pub const SUM: usize = 7;
+        pub const MANAGER_ID: usize = 8;
+        pub const DT_CREATED: usize = 9;
+        pub const DT_UPDATED: usize = 10;
+        pub const DT_STATUS_CHANGED: usize = 11;
+        /// Columns in all.
+        pub const LEN: usize = 12;
+    }
+
+    /// `unit_columns!`, from wherever they start in a row.
+    pub mod unit {
+        pub const ID: usize = 0;
+        pub const SID: usize = 1;
+        pub const TYPE: usize = 2;
+        pub const NUMBER: usize = 3;
+        pub const STATUS: usize = 4;
+        pub const ROOMS: usize = 5;
+        pub const IS_STUDIO: usize = 6;
+        pub const AREA: usize = 7;
+        pub const AREA_LIVING: usize = 8;
+        pub const AREA_KITCHEN: usize = 9;
+        pub const FLOOR: usize = 10;
+        pub const PRICE: usize = 11;
+        pub const METR_PRICE: usize = 12;
+        pub const HOUSE_ID: usize = 13;
+        pub const SECTION_ID: usize = 14;
+        pub const ORGANIZATION_ID: usize = 15;
+        pub const DT_UPDATED: usize = 16;
+    }
+
+    /// `UNIT_PARAMS` and `DEAL_FIELDS`: the owner (unit or deal), the definition, the value.
+    pub mod value {
+        pub const DEFINITION: usize = 1;
+        pub const STRING: usize = 2;
+        pub const NUMBER: usize = 3;
+        pub const DATE: usize = 4;
+        pub const BOOL: usize = 5;
+    }
+
+    /// `PARTICIPANTS`: the deal, then the client record and the share.
+    pub mod participant {
+        pub const ID: usize = 1;
+        pub const TYPE: usize = 2;
+        pub const SHARE_NUM: usize = 3;
+        pub const SHARE_DEN: usize = 4;
+        pub const NAME: usize = 5;
+        pub const LAST_NAME: usize = 6;
+        pub const FIRST_NAME: usize = 7;
+        pub const MIDDLE_NAME: usize = 8;
+        pub const BIRTH_DAY: usize = 9;
+        pub const PHONES: usize = 10;
+        pub const EMAIL: usize = 11;
+        pub const PASSPORT_SERIES: usize = 12;
+        pub const PASSPORT_NUMBER: usize = 13;
+        pub const PASSPORT_ISSUED_BY: usize = 14;
+        pub const PASSPORT_ISSUE_DAY: usize = 15;
+        pub const PASSPORT_DEPARTMENT_CODE: usize = 16;
+        pub const SNILS: usize = 17;
+        pub const INN: usize = 18;
+        pub const KPP: usize = 19;
+        pub const OGRN: usize = 20;
+        pub const ADDRESS: usize = 21;
+        pub const DT_CREATED: usize = 22;
+    }
+
+    /// `PAYMENTS`: the deal, then the payment.
+    pub mod payment {
+        pub const ID: usize = 1;
+        pub const TYPE: usize = 2;
+        pub const DAY: usize = 3;
+        pub const SUM: usize = 4;
+        pub const COMMENT: usize = 5;
+        pub const DT_CREATED: usize = 6;
+    }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct UnitRow {
-    pub id: i64,
-    pub sid: String,
-    #[sqlx(rename = "type")]
-    pub kind: i16,
-    pub number: String,
-    pub status: i16,
-    pub rooms: Option<i16>,
-    pub is_studio: bool,
-    pub area: String,
-    pub area_living: Option<String>,
-    pub area_kitchen: Option<String>,
-    pub floor: i32,
-    pub price: Option<String>,
-    pub metr_price: Option<String>,
-    pub project_id: i64,
-    pub project_title: String,
-    pub house_id: i64,
-    pub house_title: String,
-    pub house_address: Option<String>,
-    pub house_deadline: Option<NaiveDate>,
-    pub section_id: Option<i64>,
-    pub section_title: Option<String>,
-    pub organization_id: Option<i64>,
-    pub organization_name: Option<String>,
-    pub organization_inn: Option<String>,
-    pub organization_kpp: Option<String>,
-    pub organization_ogrn: Option<String>,
-    pub organization_address: Option<String>,
-    pub dt_updated: DateTime<Utc>,
+/// The value of column `i` of `row`, borrowed from it where it is text. The queries of this
+/// module fix every column's type, so a failure here is a bug, reported as an internal error.
+pub fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres>>(row: &'r PgRow, i: usize) -> Result<T> {
+    row.try_get_unchecked(i)
+        .map_err(|e| Error::internal(format!("reading column {i} of a feed row"), e))
 }
 
-/// A buyer of a deal: the participant link and its client record.
-#[derive(Debug, sqlx::FromRow)]
-pub struct ParticipantRow {
-    pub deal_id: i64,
-    pub id: i64,
-    #[sqlx(rename = "type")]
-    pub kind: String,
-    pub share_num: Option<i32>,
-    pub share_den: Option<i32>,
-    pub name: String,
-    pub last_name: Option<String>,
-    pub first_name: Option<String>,
-    pub middle_name: Option<String>,
-    pub birth_day: Option<NaiveDate>,
-    pub phones: Vec<String>,
-    pub email: Option<String>,
-    pub passport_series: Option<String>,
-    pub passport_number: Option<String>,
-    pub passport_issued_by: Option<String>,
-    pub passport_issue_day: Option<NaiveDate>,
-    pub passport_department_code: Option<String>,
-    pub snils: Option<String>,
-    pub inn: Option<String>,
-    pub kpp: Option<String>,
-    pub ogrn: Option<String>,
-    pub address: Option<String>,
-    pub dt_created: DateTime<Utc>,
+/// A text column (a numeric cast to text too) as the bytes PostgreSQL sent, or `None` for null.
+/// They are UTF-8 already (the connection's client encoding) and go to the output as they are:
+/// no check, no copy.
+pub fn text(row: &PgRow, i: usize) -> Result<Option<&[u8]>> {
+    let value = row
+        .try_get_raw(i)
+        .map_err(|e| Error::internal(format!("reading column {i} of a feed row"), e))?;
+    Ok(value.as_bytes().ok())
 }
 
-/// A custom deal field or unit param value, with its definition.
-#[derive(Debug, sqlx::FromRow)]
-pub struct CustomValueRow {
-    pub owner_id: i64,
-    pub id: i64,
-    pub title: String,
-    #[sqlx(rename = "type")]
-    pub kind: String,
-    pub value_string: Option<String>,
-    pub value_number: Option<String>,
-    pub value_date: Option<NaiveDate>,
-    pub value_bool: Option<bool>,
+/// A text column that cannot be null.
+pub fn required_text(row: &PgRow, i: usize) -> Result<&[u8]> {
+    text(row, i)?.ok_or_else(|| {
+        Error::internal(
+            format!("reading column {i} of a feed row"),
+            "null in a column that cannot be null",
+        )
+    })
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct PaymentRow {
-    pub deal_id: i64,
-    pub id: i64,
-    #[sqlx(rename = "type")]
-    pub kind: String,
-    pub day: NaiveDate,
-    pub sum: String,
-    pub comment: Option<String>,
-    pub dt_created: DateTime<Utc>,
+/// Rows of a child query, sorted by their owner (column 0: a deal's or a unit's id), with the
+/// owners read once so that an item's run is found by binary search.
+#[derive(Default)]
+pub struct Children {
+    rows: Vec<PgRow>,
+    owners: Vec<i64>,
+}
+
+impl Children {
+    fn new(rows: Vec<PgRow>) -> Result<Children> {
+        let owners = rows.iter().map(|r| get(r, 0)).collect::<Result<_>>()?;
+        Ok(Children { rows, owners })
+    }
+
+    /// Every row, in order.
+    pub fn rows(&self) -> &[PgRow] {
+        &self.rows
+    }
+
+    /// The run of rows that belongs to `owner`.
+    pub fn of(&self, owner: i64) -> &[PgRow] {
+        let start = self.owners.partition_point(|&o| o < owner);
+        let len = self.owners[start..].partition_point(|&o| o == owner);
+        &self.rows[start..start + len]
+    }
 }
 
 /// What every query of a feed is limited to: the feed's account and house filter.
@@ -182,7 +203,8 @@ pub struct UnitBounds {
     pub dt_updated: Instants,
 }
 
-/// The next `limit` deals after `after_id` that pass the filter, in id order.
+/// The next `limit` deals after `after_id` that pass the filter, in id order: the deal's
+/// columns, then its unit's (`col::deal::LEN` on).
 pub async fn deals_page(
     conn: &mut PgConnection,
     scope: &Scope,
@@ -190,10 +212,14 @@ pub async fn deals_page(
     bounds: &DealBounds,
     after_id: i64,
     limit: i64,
-) -> Result<Vec<DealRow>> {
+) -> Result<Vec<PgRow>> {
     const SQL: &str = concat!(
-        deal_select!(),
+        "select ",
+        deal_columns!(),
+        ", ",
+        unit_columns!(),
         "
+           from deals d
            join units u on u.id = d.unit_id
           where d.account_id = $1
             and d.id > $2
@@ -217,7 +243,7 @@ pub async fn deals_page(
           order by d.id
           limit $20"
     );
-    Ok(sqlx::query_as::<Postgres, DealRow>(SQL)
+    Ok(sqlx::query(SQL)
         .bind(scope.account_id)
         .bind(after_id)
         .bind(&scope.house_ids)
@@ -250,10 +276,12 @@ pub async fn units_page(
     bounds: &UnitBounds,
     after_id: i64,
     limit: i64,
-) -> Result<Vec<UnitRow>> {
+) -> Result<Vec<PgRow>> {
     const SQL: &str = concat!(
-        unit_select!(),
+        "select ",
+        unit_columns!(),
         "
+           from units u
           where u.account_id = $1
             and u.id > $2
             and (cardinality($3::bigint[]) = 0 or u.house_id = any($3))
@@ -265,7 +293,7 @@ pub async fn units_page(
           order by u.id
           limit $9"
     );
-    Ok(sqlx::query_as::<Postgres, UnitRow>(SQL)
+    Ok(sqlx::query(SQL)
         .bind(scope.account_id)
         .bind(after_id)
         .bind(&scope.house_ids)
@@ -279,21 +307,18 @@ pub async fn units_page(
         .await?)
 }
 
-/// The units of a page of deals, in id order.
-pub const UNITS_BY_ID: &str = concat!(
-    unit_select!(),
-    " where ($1::bigint[] is null or u.id = any($1)) and u.id between $2 and $3 order by u.id"
-);
-
-/// The active deals of a page of units (at most one each), in id order.
+/// The active deals of a page of units (at most one each), by unit: the unit's id, then the
+/// deal's columns (from 1 on), read through the partial unique index on `unit_id`.
 pub const ACTIVE_DEALS_OF_UNITS: &str = concat!(
-    deal_select!(),
-    " where ($1::bigint[] is null or d.unit_id = any($1)) and d.unit_id between $2 and $3
-        and d.is_active
-      order by d.id"
+    "select d.unit_id, ",
+    deal_columns!(),
+    " from deals d
+     where ($1::bigint[] is null or d.unit_id = any($1)) and d.unit_id between $2 and $3
+       and d.is_active
+     order by d.unit_id"
 );
 
-/// Participants of the deals, ordered by deal, then by client id.
+/// Participants of the deals (`col::participant`), by deal, then by client id.
 pub const PARTICIPANTS: &str = "
     select p.deal_id, c.id, c.type, p.share_num, p.share_den, c.name,
            c.last_name, c.first_name, c.middle_name, c.birth_day, c.phones, c.email,
@@ -304,58 +329,51 @@ pub const PARTICIPANTS: &str = "
      where ($1::bigint[] is null or p.deal_id = any($1)) and p.deal_id between $2 and $3
      order by p.deal_id, p.client_id";
 
-/// Custom field values of the deals, ordered by deal, then by field id.
+/// Custom field values of the deals (`col::value`), by deal, then by field id.
 pub const DEAL_FIELDS: &str = "
-    select v.deal_id as owner_id, f.id, f.title, f.type, v.value_string,
-           v.value_number::text as value_number, v.value_date, v.value_bool
+    select v.deal_id, v.field_id, v.value_string, v.value_number::text, v.value_date,
+           v.value_bool
       from deal_field_values v
-      join deal_fields f on f.id = v.field_id
      where ($1::bigint[] is null or v.deal_id = any($1)) and v.deal_id between $2 and $3
      order by v.deal_id, v.field_id";
 
-/// Custom param values of the units, ordered by unit, then by param id.
+/// Custom param values of the units (`col::value`), by unit, then by param id.
 pub const UNIT_PARAMS: &str = "
-    select v.unit_id as owner_id, p.id, p.title, p.type, v.value_string,
-           v.value_number::text as value_number, v.value_date, v.value_bool
+    select v.unit_id, v.param_id, v.value_string, v.value_number::text, v.value_date,
+           v.value_bool
       from unit_param_values v
-      join unit_params p on p.id = v.param_id
      where ($1::bigint[] is null or v.unit_id = any($1)) and v.unit_id between $2 and $3
      order by v.unit_id, v.param_id";
 
-/// Payments of the deals, ordered by deal, then by payment id.
+/// Payments of the deals (`col::payment`), by deal, then by payment id.
 pub const PAYMENTS: &str = "
-    select deal_id, id, type, day, sum::text as sum, comment, dt_created
+    select deal_id, id, type, day, sum::text, comment, dt_created
       from payments
      where ($1::bigint[] is null or deal_id = any($1)) and deal_id between $2 and $3
      order by deal_id, id";
 
 /// The rows of `sql` (one of the set queries above) that belong to the items `ids`: `$1` is the
 /// id list or null, `$2` and `$3` the smallest and largest id (see `Keys`).
-pub async fn by_keys<T>(conn: &mut PgConnection, sql: &'static str, ids: &[i64]) -> Result<Vec<T>>
-where
-    T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
-{
+pub async fn by_keys(conn: &mut PgConnection, sql: &'static str, ids: &[i64]) -> Result<Children> {
+    if ids.is_empty() {
+        return Ok(Children::default());
+    }
     let keys = keys(ids);
-    Ok(sqlx::query_as(sql)
+    let rows = sqlx::query(sql)
         .bind(keys.list)
         .bind(keys.first)
         .bind(keys.last)
         .fetch_all(&mut *conn)
-        .await?)
+        .await?;
+    Children::new(rows)
 }
 
-/// The children of a page of deals, each list sorted by deal id.
+/// The children of a page of deals, each sorted by deal id.
+#[derive(Default)]
 pub struct DealChildren {
-    participants: Vec<ParticipantRow>,
-    fields: Vec<CustomValueRow>,
-    payments: Vec<PaymentRow>,
-}
-
-/// One deal's children.
-pub struct DealKids<'a> {
-    pub participants: &'a [ParticipantRow],
-    pub fields: &'a [CustomValueRow],
-    pub payments: &'a [PaymentRow],
+    pub participants: Children,
+    pub fields: Children,
+    pub payments: Children,
 }
 
 impl DealChildren {
@@ -365,14 +383,6 @@ impl DealChildren {
             fields: by_keys(conn, DEAL_FIELDS, deal_ids).await?,
             payments: by_keys(conn, PAYMENTS, deal_ids).await?,
         })
-    }
-
-    pub fn of(&self, deal_id: i64) -> DealKids<'_> {
-        DealKids {
-            participants: owned_by(&self.participants, deal_id, |p| p.deal_id),
-            fields: owned_by(&self.fields, deal_id, |f| f.owner_id),
-            payments: owned_by(&self.payments, deal_id, |p| p.deal_id),
-        }
     }
 }
 
@@ -396,13 +406,6 @@ fn keys(ids: &[i64]) -> Keys<'_> {
         first,
         last,
     }
-}
-
-/// The run of `rows` (sorted by owner) that belongs to `owner`.
-pub fn owned_by<T>(rows: &[T], owner: i64, key: impl Fn(&T) -> i64) -> &[T] {
-    let start = rows.partition_point(|row| key(row) < owner);
-    let len = rows[start..].partition_point(|row| key(row) == owner);
-    &rows[start..start + len]
 }
 
 /// A deal or unit that left the feed within the request's window.

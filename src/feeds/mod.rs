@@ -3,12 +3,16 @@
 //!
 //! The path of a request through here: `filter` parses the query string into a typed filter
 //! (with `dates` for day ranges and `date_format`); `stream` opens the snapshot and, once the
-//! first batch is loaded, starts the body; `pages` loads batches ahead of the writer with the SQL of
-//! `load`; `document` writes the body's parts and `render` each item. Which link is asked for, and whether it may be read, is `crate::links`'s business.
+//! first batch is loaded, starts the body; `pages` loads batches (`batches`) ahead of the writer
+//! with the SQL of `load`, after the account's `catalog`; `document` writes the body's parts and
+//! `render` each item, with the JSON writer of `json`. Which link is asked for, and whether it may be read, is `crate::links`'s business.
 
+mod batches;
+mod catalog;
 pub mod dates;
 mod document;
 pub mod filter;
+mod json;
 mod load;
 mod pages;
 mod render;

@@ -7,24 +7,14 @@
 //! transaction: one snapshot, as docs/feeds.md promises. A channel of one batch bounds memory: at most
 //! three batches exist at once (rendered, waiting, loading), whatever the size of the feed.
 
-use std::{future::Future, pin::Pin};
+use std::{future::Future, pin::Pin, sync::Arc};
 
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use sqlx::{PgConnection, Postgres, Transaction};
 use tokio::{sync::mpsc, task::JoinHandle};
 use tracing::Instrument;
 
-use super::{
-    dates::Instants,
-    filter::{DealFilter, UnitFilter},
-    load::{
-        self, CustomValueRow, DealBounds, DealChildren, DealRow, Scope, Tombstone, UnitBounds,
-        UnitRow,
-    },
-    render::{self, Style},
-};
-use crate::{links::FeedKind, Error, Result};
+use super::{catalog::Catalog, dates::DateFormat, load::Tombstone, render::Style};
+use crate::{Error, Result};
 
 /// Items per batch: one query for the items and one per child table. 1,000 beat both 100 and
 /// 5,000 (issue 6).
@@ -60,228 +50,9 @@ pub trait Batch: Sized + Send + 'static {
     /// Keeps the first `len` items.
     fn truncate(&mut self, len: usize);
     /// Writes item `i` of the batch.
-    fn render(&self, i: usize, style: Style, out: &mut Vec<u8>) -> Result<()>;
-}
-
-/// A batch of the deals feed: deals with their units, unit params and children.
-pub struct DealPage {
-    pub deals: Vec<DealRow>,
-    /// Sorted by id.
-    pub units: Vec<UnitRow>,
-    pub params: Vec<CustomValueRow>,
-    pub children: DealChildren,
-}
-
-pub struct DealQuery {
-    scope: Scope,
-    filter: DealFilter,
-    bounds: DealBounds,
-}
-
-impl DealQuery {
-    /// The filter's days made instants of the account's zone, as of `now`.
-    pub fn new(scope: Scope, filter: &DealFilter, now: DateTime<Utc>, tz: Tz) -> DealQuery {
-        let bounds = DealBounds {
-            dt_updated: Instants::of_updated(
-                filter.dt_updated,
-                filter.dt_updated_last_days,
-                now,
-                tz,
-            ),
-            dt_status_changed: Instants::of_days(filter.dt_status_changed, tz),
-        };
-        DealQuery {
-            scope,
-            filter: filter.clone(),
-            bounds,
-        }
-    }
-}
-
-impl Batch for DealPage {
-    type Query = DealQuery;
-
-    fn load<'a>(
-        conn: &'a mut PgConnection,
-        q: &'a DealQuery,
-        after: i64,
-        size: i64,
-    ) -> BoxFuture<'a, Result<Self>> {
-        boxed(async move {
-            let deals = boxed(load::deals_page(
-                conn, &q.scope, &q.filter, &q.bounds, after, size,
-            ))
-            .await?;
-            let deal_ids: Vec<i64> = deals.iter().map(|d| d.id).collect();
-            let mut unit_ids: Vec<i64> = deals.iter().map(|d| d.unit_id).collect();
-            unit_ids.sort_unstable();
-            unit_ids.dedup();
-            let units = boxed(load::by_keys(conn, load::UNITS_BY_ID, &unit_ids)).await?;
-            let params = boxed(load::by_keys(conn, load::UNIT_PARAMS, &unit_ids)).await?;
-            let children = boxed(DealChildren::load(conn, &deal_ids)).await?;
-            Ok(DealPage {
-                deals,
-                units,
-                params,
-                children,
-            })
-        })
-    }
-
-    fn deleted<'a>(
-        conn: &'a mut PgConnection,
-        q: &'a DealQuery,
-    ) -> BoxFuture<'a, Result<Vec<Tombstone>>> {
-        boxed(tombstones(
-            conn,
-            &q.scope,
-            FeedKind::Deals,
-            q.bounds.dt_updated,
-        ))
-    }
-
-    fn last_id(&self) -> Option<i64> {
-        self.deals.last().map(|d| d.id)
-    }
-
-    fn len(&self) -> usize {
-        self.deals.len()
-    }
-
-    fn truncate(&mut self, len: usize) {
-        self.deals.truncate(len);
-    }
-
-    fn render(&self, i: usize, style: Style, out: &mut Vec<u8>) -> Result<()> {
-        let deal = &self.deals[i];
-        let unit = self
-            .units
-            .binary_search_by_key(&deal.unit_id, |u| u.id)
-            .map(|at| &self.units[at])
-            .map_err(|_| {
-                Error::internal(
-                    format!("deal {}", deal.id),
-                    format!("its unit {} is not in the snapshot", deal.unit_id),
-                )
-            })?;
-        let params = load::owned_by(&self.params, unit.id, |p| p.owner_id);
-        render::deal_item(out, style, deal, self.children.of(deal.id), unit, params);
-        Ok(())
-    }
-}
-
-/// A batch of the units feed: units with their params and their active deals.
-pub struct UnitPage {
-    pub units: Vec<UnitRow>,
-    pub params: Vec<CustomValueRow>,
-    /// The active deals, sorted by unit id (a unit has at most one).
-    pub deals: Vec<DealRow>,
-    pub children: DealChildren,
-}
-
-pub struct UnitQuery {
-    scope: Scope,
-    filter: UnitFilter,
-    bounds: UnitBounds,
-}
-
-impl UnitQuery {
-    /// The filter's days made instants of the account's zone, as of `now`.
-    pub fn new(scope: Scope, filter: &UnitFilter, now: DateTime<Utc>, tz: Tz) -> UnitQuery {
-        let bounds = UnitBounds {
-            dt_updated: Instants::of_updated(
-                filter.dt_updated,
-                filter.dt_updated_last_days,
-                now,
-                tz,
-            ),
-        };
-        UnitQuery {
-            scope,
-            filter: filter.clone(),
-            bounds,
-        }
-    }
-}
-
-impl Batch for UnitPage {
-    type Query = UnitQuery;
-
-    fn load<'a>(
-        conn: &'a mut PgConnection,
-        q: &'a UnitQuery,
-        after: i64,
-        size: i64,
-    ) -> BoxFuture<'a, Result<Self>> {
-        boxed(async move {
-            let units = boxed(load::units_page(
-                conn, &q.scope, &q.filter, &q.bounds, after, size,
-            ))
-            .await?;
-            let unit_ids: Vec<i64> = units.iter().map(|u| u.id).collect();
-            let params = boxed(load::by_keys(conn, load::UNIT_PARAMS, &unit_ids)).await?;
-            let mut deals: Vec<DealRow> =
-                boxed(load::by_keys(conn, load::ACTIVE_DEALS_OF_UNITS, &unit_ids)).await?;
-            let deal_ids: Vec<i64> = deals.iter().map(|d| d.id).collect();
-            let children = boxed(DealChildren::load(conn, &deal_ids)).await?;
-            deals.sort_unstable_by_key(|d| d.unit_id);
-            Ok(UnitPage {
-                units,
-                params,
-                deals,
-                children,
-            })
-        })
-    }
-
-    fn deleted<'a>(
-        conn: &'a mut PgConnection,
-        q: &'a UnitQuery,
-    ) -> BoxFuture<'a, Result<Vec<Tombstone>>> {
-        boxed(tombstones(
-            conn,
-            &q.scope,
-            FeedKind::Units,
-            q.bounds.dt_updated,
-        ))
-    }
-
-    fn last_id(&self) -> Option<i64> {
-        self.units.last().map(|u| u.id)
-    }
-
-    fn len(&self) -> usize {
-        self.units.len()
-    }
-
-    fn truncate(&mut self, len: usize) {
-        self.units.truncate(len);
-    }
-
-    fn render(&self, i: usize, style: Style, out: &mut Vec<u8>) -> Result<()> {
-        let unit = &self.units[i];
-        let deal = self
-            .deals
-            .binary_search_by_key(&unit.id, |d| d.unit_id)
-            .ok()
-            .map(|at| (&self.deals[at], self.children.of(self.deals[at].id)));
-        let params = load::owned_by(&self.params, unit.id, |p| p.owner_id);
-        render::unit_item(out, style, unit, params, deal);
-        Ok(())
-    }
-}
-
-/// The tombstones of a feed within `window`; a response without a window lists none.
-async fn tombstones(
-    conn: &mut PgConnection,
-    scope: &Scope,
-    kind: FeedKind,
-    window: Instants,
-) -> Result<Vec<Tombstone>> {
-    if window.from.is_none() && window.until.is_none() {
-        return Ok(Vec::new());
-    }
-    load::deleted(conn, scope, kind.as_str(), window).await
+    fn render(&self, i: usize, style: Style, catalog: &Catalog, out: &mut Vec<u8>) -> Result<()>;
+    /// Whose catalog the items refer to, and the date format it is rendered in.
+    fn catalog_of(query: &Self::Query) -> (i64, &DateFormat);
 }
 
 /// Which part of the feed a response covers: the items after `after_id`, at most `limit` of
@@ -297,6 +68,8 @@ pub struct Span {
 /// the last batch means the loader failed or panicked, never "no more items".
 struct Loaded<B> {
     batch: B,
+    /// The response's catalog (the same for every batch).
+    catalog: Arc<Catalog>,
     /// The last batch of this response.
     last: bool,
     /// With the last batch of a response with a limit: whether more items follow it.
@@ -312,6 +85,7 @@ pub struct Pages<B> {
     done: bool,
     more: bool,
     deleted: Vec<Tombstone>,
+    catalog: Arc<Catalog>,
 }
 
 impl<B: Batch> Pages<B> {
@@ -320,10 +94,27 @@ impl<B: Batch> Pages<B> {
         let (sender, receiver) = mpsc::channel(1);
         let loader = tokio::spawn(
             async move {
+                let (account_id, date_format) = B::catalog_of(&query);
+                let catalog = match Catalog::load(&mut tx, account_id, date_format).await {
+                    Ok(catalog) => Arc::new(catalog),
+                    Err(e) => {
+                        let _ = sender.send(Err(e)).await;
+                        let _ = tx.rollback().await;
+                        return;
+                    }
+                };
                 let mut after = span.after_id;
                 let mut left = span.limit;
                 loop {
-                    let message = load_next::<B>(&mut tx, &query, after, left, span).await;
+                    let message = load_next::<B>(&mut tx, &query, after, left, span)
+                        .await
+                        .map(|(batch, last, more, deleted)| Loaded {
+                            batch,
+                            catalog: catalog.clone(),
+                            last,
+                            more,
+                            deleted,
+                        });
                     let next = match &message {
                         Ok(loaded) if !loaded.last => loaded.batch.last_id(),
                         _ => None,
@@ -350,6 +141,7 @@ impl<B: Batch> Pages<B> {
             done: false,
             more: false,
             deleted: Vec::new(),
+            catalog: Arc::default(),
         }
     }
 
@@ -363,6 +155,7 @@ impl<B: Batch> Pages<B> {
                 self.done = loaded.last;
                 self.more = loaded.more;
                 self.deleted = loaded.deleted;
+                self.catalog = loaded.catalog;
                 Ok(Some(loaded.batch))
             }
             Some(Err(e)) => Err(e),
@@ -371,6 +164,11 @@ impl<B: Batch> Pages<B> {
                 "stopped before the last batch",
             )),
         }
+    }
+
+    /// The catalog the batches refer to (empty before the first batch).
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.clone()
     }
 
     /// After the last batch: whether the response's limit left items out.
@@ -400,7 +198,7 @@ async fn load_next<B: Batch>(
     after: i64,
     left: Option<u64>,
     span: Span,
-) -> Result<Loaded<B>> {
+) -> Result<(B, bool, bool, Vec<Tombstone>)> {
     let size = match left {
         Some(left) => (left + 1).min(PAGE as u64) as i64,
         None => PAGE,
@@ -419,10 +217,5 @@ async fn load_next<B: Batch>(
     } else {
         Vec::new()
     };
-    Ok(Loaded {
-        batch,
-        last,
-        more,
-        deleted,
-    })
+    Ok((batch, last, more, deleted))
 }

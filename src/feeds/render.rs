@@ -1,19 +1,19 @@
-//! Writes the items of docs/feeds.md as JSON, in the contract's key order. Both feeds use the same
-//! writers for the unit object and the deal object.
-//!
-//! The writer is hand-rolled rather than serde-derived so that numeric text from PostgreSQL goes
-//! out verbatim (exact decimals, no float round trip) and so that dates are formatted straight
-//! into the output buffer.
-
-use std::io::Write as _;
+//! Writes the items of docs/feeds.md as JSON, in the contract's key order, straight from the rows
+//! PostgreSQL sent (read by column position, texts borrowed from the row) and the request's
+//! catalog (what items share, rendered once). Both feeds use the same writers for the unit object
+//! and the deal object.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
+use sqlx::postgres::PgRow;
 
 use super::{
-    dates::{write_datetime, DateFormat},
-    load::{CustomValueRow, DealKids, DealRow, ParticipantRow, PaymentRow, Tombstone, UnitRow},
+    catalog::{Catalog, CustomType, Definition},
+    dates::DateFormat,
+    json::{self, array, json_string, Object},
+    load::{col, get, required_text, text, Tombstone},
 };
+use crate::{Error, Result};
 
 /// How this request renders dates.
 #[derive(Clone, Copy)]
@@ -22,363 +22,332 @@ pub struct Style<'a> {
     pub date_format: &'a DateFormat,
 }
 
-/// A JSON object being written: `key` adds the comma and the quoted key, the value follows.
-struct Object<'a> {
-    out: &'a mut Vec<u8>,
-    first: bool,
+/// One deal's children: rows of `PARTICIPANTS`, `DEAL_FIELDS` and `PAYMENTS`.
+pub struct DealKids<'a> {
+    pub participants: &'a [PgRow],
+    pub fields: &'a [PgRow],
+    pub payments: &'a [PgRow],
 }
 
-impl<'a> Object<'a> {
-    fn open(out: &'a mut Vec<u8>) -> Self {
-        out.push(b'{');
-        Object { out, first: true }
-    }
-
-    /// `key` must be plain ASCII without quotes: all keys are literals of this module.
-    fn key(&mut self, key: &str) -> &mut Vec<u8> {
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
-        self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
-        self.out
-    }
-
-    fn int(&mut self, key: &str, value: i64) {
-        let out = self.key(key);
-        let _ = write!(out, "{value}");
-    }
-
-    fn opt_int(&mut self, key: &str, value: Option<i64>) {
-        match value {
-            Some(value) => self.int(key, value),
-            None => self.key(key).extend_from_slice(b"null"),
-        }
-    }
-
-    /// A 0/1 flag, as the source format has it.
-    fn flag(&mut self, key: &str, value: bool) {
-        self.int(key, i64::from(value));
-    }
-
-    fn str(&mut self, key: &str, value: &str) {
-        string(self.key(key), value);
-    }
-
-    /// A text that may be missing. An empty text (a CRM may store one) is written as null too:
-    /// the contract never writes `""` for a missing value.
-    fn opt_str(&mut self, key: &str, value: Option<&str>) {
-        let out = self.key(key);
-        match value {
-            Some(value) if !value.is_empty() => string(out, value),
-            _ => out.extend_from_slice(b"null"),
-        }
-    }
-
-    fn number(&mut self, key: &str, value: Option<&str>) {
-        number(self.key(key), value);
-    }
-
-    fn date(&mut self, key: &str, value: Option<NaiveDate>, style: Style) {
-        date(self.key(key), value, style);
-    }
-
-    fn datetime(&mut self, key: &str, value: DateTime<Utc>, style: Style) {
-        let out = self.key(key);
-        out.push(b'"');
-        write_datetime(value, style.tz, out);
-        out.push(b'"');
-    }
-
-    fn close(self) {
-        self.out.push(b'}');
-    }
-}
-
-fn string(out: &mut Vec<u8>, value: &str) {
-    // Serializing a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, value);
-}
-
-/// A numeric as PostgreSQL printed it. Its text is already a JSON number, except for NaN and
-/// ±Infinity, which JSON cannot carry and which become null.
-fn number(out: &mut Vec<u8>, value: Option<&str>) {
-    match value {
-        Some(text) if is_json_number(text) => out.extend_from_slice(text.as_bytes()),
-        _ => out.extend_from_slice(b"null"),
-    }
-}
-
-fn is_json_number(text: &str) -> bool {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    digits.bytes().next().is_some_and(|b| b.is_ascii_digit())
-        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-}
-
-fn date(out: &mut Vec<u8>, value: Option<NaiveDate>, style: Style) {
-    match value {
-        Some(day) => {
-            out.push(b'"');
-            style.date_format.write(day, out);
-            out.push(b'"');
-        }
-        None => out.extend_from_slice(b"null"),
-    }
-}
-
-/// One item of the deals feed: the deal object with `flat`.
+/// One item of the deals feed: the deal object with `flat`. `row` is a row of `deals_page`
+/// (the deal's columns, then its unit's); `params` the unit's rows of `UNIT_PARAMS`.
 pub fn deal_item(
     out: &mut Vec<u8>,
     style: Style,
-    deal: &DealRow,
+    catalog: &Catalog,
+    row: &PgRow,
     kids: DealKids<'_>,
-    unit: &UnitRow,
-    params: &[CustomValueRow],
-) {
+    params: &[PgRow],
+) -> Result<()> {
     let mut item = Object::open(out);
-    deal_fields(&mut item, style, deal, kids);
-    unit_object(item.key("flat"), style, unit, params);
+    deal_fields(&mut item, style, catalog, row, 0, kids)?;
+    let mut flat = Object::open(item.key("flat"));
+    unit_fields(&mut flat, style, catalog, row, col::deal::LEN, params)?;
+    flat.close();
     item.close();
+    Ok(())
 }
 
-/// One item of the units feed: the unit object with `deal` (the active deal, or null).
+/// One item of the units feed: the unit object with `deal` (the active deal, or null). `row` is
+/// a row of `units_page`; `deal` a row of `ACTIVE_DEALS_OF_UNITS` (the deal's columns from 1 on)
+/// with its children.
 pub fn unit_item(
     out: &mut Vec<u8>,
     style: Style,
-    unit: &UnitRow,
-    params: &[CustomValueRow],
-    deal: Option<(&DealRow, DealKids<'_>)>,
-) {
+    catalog: &Catalog,
+    row: &PgRow,
+    params: &[PgRow],
+    deal: Option<(&PgRow, DealKids<'_>)>,
+) -> Result<()> {
     let mut item = Object::open(out);
-    unit_fields(&mut item, style, unit, params);
-    let out = item.key("deal");
+    unit_fields(&mut item, style, catalog, row, 0, params)?;
     match deal {
         Some((deal, kids)) => {
-            let mut object = Object::open(out);
-            deal_fields(&mut object, style, deal, kids);
+            let mut object = Object::open(item.key("deal"));
+            deal_fields(&mut object, style, catalog, deal, 1, kids)?;
             object.close();
         }
-        None => out.extend_from_slice(b"null"),
+        None => item.null("deal"),
     }
     item.close();
+    Ok(())
 }
 
 /// One entry of `deleted`: `{"id", "dt_deleted"}`.
 pub fn tombstone(out: &mut Vec<u8>, style: Style, tombstone: &Tombstone) {
     let mut o = Object::open(out);
     o.int("id", tombstone.id);
-    o.datetime("dt_deleted", tombstone.dt_deleted, style);
+    o.datetime("dt_deleted", tombstone.dt_deleted, style.tz);
     o.close();
 }
 
-fn deal_fields(o: &mut Object, style: Style, deal: &DealRow, kids: DealKids<'_>) {
-    o.int("id", deal.id);
-    o.int("status_id", deal.status_id);
-    o.str("status_title", &deal.status_title);
-    o.flag("is_active", deal.is_active);
-    o.opt_str("dogovor_number", deal.dogovor_number.as_deref());
-    o.date("dogovor_day", deal.dogovor_day, style);
-    o.date("day_reg_start", deal.day_reg_start, style);
-    o.date("day_reg_end", deal.day_reg_end, style);
-    o.number("sum", deal.sum.as_deref());
-    let out = o.key("manager");
-    match (deal.manager_id, &deal.manager_name) {
-        (Some(id), Some(name)) => {
-            let mut manager = Object::open(out);
-            manager.int("id", id);
-            manager.str("name", name);
-            manager.close();
-        }
-        _ => out.extend_from_slice(b"null"),
+/// What the catalog should hold but does not: the schema's foreign keys make this a bug.
+fn missing(what: &str, id: i64) -> Error {
+    Error::internal(
+        "writing a feed item",
+        format!("{what} {id} is not in the catalog"),
+    )
+}
+
+/// The deal object's fields, from the deal columns that start at `at` in `row`.
+fn deal_fields(
+    o: &mut Object,
+    style: Style,
+    catalog: &Catalog,
+    row: &PgRow,
+    at: usize,
+    kids: DealKids<'_>,
+) -> Result<()> {
+    use col::deal::*;
+    o.int("id", get(row, at + ID)?);
+    let status_id: i64 = get(row, at + STATUS_ID)?;
+    o.int("status_id", status_id);
+    let title = catalog
+        .stages
+        .get(&status_id)
+        .ok_or_else(|| missing("deal stage", status_id))?;
+    o.raw("status_title", title);
+    o.flag("is_active", get(row, at + IS_ACTIVE)?);
+    o.opt_text("dogovor_number", text(row, at + DOGOVOR_NUMBER)?);
+    o.date(
+        "dogovor_day",
+        get(row, at + DOGOVOR_DAY)?,
+        style.date_format,
+    );
+    o.date(
+        "day_reg_start",
+        get(row, at + DAY_REG_START)?,
+        style.date_format,
+    );
+    o.date(
+        "day_reg_end",
+        get(row, at + DAY_REG_END)?,
+        style.date_format,
+    );
+    o.number("sum", text(row, at + SUM)?);
+    match get::<Option<i64>>(row, at + MANAGER_ID)? {
+        Some(id) => o.raw(
+            "manager",
+            catalog
+                .managers
+                .get(&id)
+                .ok_or_else(|| missing("manager", id))?,
+        ),
+        None => o.null("manager"),
     }
-    o.datetime("dt_created", deal.dt_created, style);
-    o.datetime("dt_updated", deal.dt_updated, style);
-    o.datetime("dt_status_changed", deal.dt_status_changed, style);
+    o.datetime("dt_created", get(row, at + DT_CREATED)?, style.tz);
+    o.datetime("dt_updated", get(row, at + DT_UPDATED)?, style.tz);
+    o.datetime(
+        "dt_status_changed",
+        get(row, at + DT_STATUS_CHANGED)?,
+        style.tz,
+    );
+    let mut failed = None;
     array(o.key("participants"), kids.participants, |out, p| {
-        participant(out, style, p)
+        if let Err(e) = participant(out, style, p) {
+            failed.get_or_insert(e);
+        }
     });
-    custom_values(o.key("fields"), style, kids.fields);
+    custom_values(
+        o.key("fields"),
+        style,
+        &catalog.deal_fields,
+        kids.fields,
+        &mut failed,
+    );
     array(o.key("payments"), kids.payments, |out, p| {
-        payment(out, style, p)
+        if let Err(e) = payment(out, style, p) {
+            failed.get_or_insert(e);
+        }
+    });
+    failed.map_or(Ok(()), Err)
+}
+
+/// The unit object's fields, from the unit columns that start at `at` in `row`.
+fn unit_fields(
+    o: &mut Object,
+    style: Style,
+    catalog: &Catalog,
+    row: &PgRow,
+    at: usize,
+    params: &[PgRow],
+) -> Result<()> {
+    use col::unit::*;
+    o.int("id", get(row, at + ID)?);
+    o.text("sid", required_text(row, at + SID)?);
+    o.int("type", get::<i16>(row, at + TYPE)?.into());
+    o.text("number", required_text(row, at + NUMBER)?);
+    o.int("status", get::<i16>(row, at + STATUS)?.into());
+    o.opt_int("rooms", get::<Option<i16>>(row, at + ROOMS)?.map(i64::from));
+    o.flag("is_studio", get(row, at + IS_STUDIO)?);
+    o.number("area", text(row, at + AREA)?);
+    o.number("area_living", text(row, at + AREA_LIVING)?);
+    o.number("area_kitchen", text(row, at + AREA_KITCHEN)?);
+    o.int("floor", get::<i32>(row, at + FLOOR)?.into());
+    o.number("price", text(row, at + PRICE)?);
+    o.number("metr_price", text(row, at + METR_PRICE)?);
+    let house_id: i64 = get(row, at + HOUSE_ID)?;
+    let house = catalog
+        .houses
+        .get(&house_id)
+        .ok_or_else(|| missing("house", house_id))?;
+    let project = catalog
+        .projects
+        .get(&house.project_id)
+        .ok_or_else(|| missing("project", house.project_id))?;
+    o.raw("project", project);
+    o.raw("house", &house.json);
+    match get::<Option<i64>>(row, at + SECTION_ID)? {
+        Some(id) => o.raw(
+            "section",
+            catalog
+                .sections
+                .get(&id)
+                .ok_or_else(|| missing("section", id))?,
+        ),
+        None => o.null("section"),
+    }
+    match get::<Option<i64>>(row, at + ORGANIZATION_ID)? {
+        Some(id) => o.raw(
+            "organization",
+            catalog
+                .organizations
+                .get(&id)
+                .ok_or_else(|| missing("organization", id))?,
+        ),
+        None => o.null("organization"),
+    }
+    let mut failed = None;
+    custom_values(
+        o.key("params"),
+        style,
+        &catalog.unit_params,
+        params,
+        &mut failed,
+    );
+    o.datetime("dt_updated", get(row, at + DT_UPDATED)?, style.tz);
+    failed.map_or(Ok(()), Err)
+}
+
+/// `[{id, title, type, value}]`: the definition's start from the catalog, the value from the
+/// column its type names (a date per `date_format`, a bool as 0/1).
+fn custom_values(
+    out: &mut Vec<u8>,
+    style: Style,
+    definitions: &std::collections::HashMap<i64, Definition>,
+    rows: &[PgRow],
+    failed: &mut Option<Error>,
+) {
+    array(out, rows, |out, row| {
+        if let Err(e) = custom_value(out, style, definitions, row) {
+            failed.get_or_insert(e);
+            out.extend_from_slice(b"null");
+        }
     });
 }
 
-fn unit_object(out: &mut Vec<u8>, style: Style, unit: &UnitRow, params: &[CustomValueRow]) {
+fn custom_value(
+    out: &mut Vec<u8>,
+    style: Style,
+    definitions: &std::collections::HashMap<i64, Definition>,
+    row: &PgRow,
+) -> Result<()> {
+    use col::value::*;
+    let id: i64 = get(row, DEFINITION)?;
+    let definition = definitions
+        .get(&id)
+        .ok_or_else(|| missing("custom definition", id))?;
+    out.extend_from_slice(&definition.prefix);
+    match definition.kind {
+        CustomType::String => match text(row, STRING)? {
+            Some(value) if !value.is_empty() => json_string(out, value),
+            _ => out.extend_from_slice(b"null"),
+        },
+        CustomType::Number => json::number(out, text(row, NUMBER)?),
+        CustomType::Date => json::date(out, get(row, DATE)?, style.date_format),
+        CustomType::Bool => match get::<Option<bool>>(row, BOOL)? {
+            Some(value) => out.push(if value { b'1' } else { b'0' }),
+            None => out.extend_from_slice(b"null"),
+        },
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+fn participant(out: &mut Vec<u8>, style: Style, row: &PgRow) -> Result<()> {
+    use col::participant::*;
     let mut o = Object::open(out);
-    unit_fields(&mut o, style, unit, params);
-    o.close();
-}
-
-fn unit_fields(o: &mut Object, style: Style, unit: &UnitRow, params: &[CustomValueRow]) {
-    o.int("id", unit.id);
-    o.str("sid", &unit.sid);
-    o.int("type", unit.kind.into());
-    o.str("number", &unit.number);
-    o.int("status", unit.status.into());
-    o.opt_int("rooms", unit.rooms.map(i64::from));
-    o.flag("is_studio", unit.is_studio);
-    o.number("area", Some(&unit.area));
-    o.number("area_living", unit.area_living.as_deref());
-    o.number("area_kitchen", unit.area_kitchen.as_deref());
-    o.int("floor", unit.floor.into());
-    o.number("price", unit.price.as_deref());
-    o.number("metr_price", unit.metr_price.as_deref());
-
-    let mut project = Object::open(o.key("project"));
-    project.int("id", unit.project_id);
-    project.str("title", &unit.project_title);
-    project.close();
-
-    let mut house = Object::open(o.key("house"));
-    house.int("id", unit.house_id);
-    house.str("title", &unit.house_title);
-    house.opt_str("address", unit.house_address.as_deref());
-    house.date("deadline", unit.house_deadline, style);
-    house.close();
-
-    let out = o.key("section");
-    match (unit.section_id, &unit.section_title) {
-        (Some(id), Some(title)) => {
-            let mut section = Object::open(out);
-            section.int("id", id);
-            section.str("title", title);
-            section.close();
+    o.int("id", get(row, ID)?);
+    o.text("type", required_text(row, TYPE)?);
+    match (
+        get::<Option<i32>>(row, SHARE_NUM)?,
+        get::<Option<i32>>(row, SHARE_DEN)?,
+    ) {
+        (Some(num), Some(den)) => {
+            let out = o.key("share");
+            out.push(b'"');
+            json::integer(out, num.into());
+            out.push(b'/');
+            json::integer(out, den.into());
+            out.push(b'"');
         }
-        _ => out.extend_from_slice(b"null"),
+        _ => o.null("share"),
     }
-
-    let out = o.key("organization");
-    match (unit.organization_id, &unit.organization_name) {
-        (Some(id), Some(name)) => {
-            let mut org = Object::open(out);
-            org.int("id", id);
-            org.str("name", name);
-            org.opt_str("inn", unit.organization_inn.as_deref());
-            org.opt_str("kpp", unit.organization_kpp.as_deref());
-            org.opt_str("ogrn", unit.organization_ogrn.as_deref());
-            org.opt_str("address", unit.organization_address.as_deref());
-            org.close();
-        }
-        _ => out.extend_from_slice(b"null"),
-    }
-
-    custom_values(o.key("params"), style, params);
-    o.datetime("dt_updated", unit.dt_updated, style);
-}
-
-fn array<T>(out: &mut Vec<u8>, rows: &[T], mut write: impl FnMut(&mut Vec<u8>, &T)) {
-    out.push(b'[');
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write(out, row);
-    }
-    out.push(b']');
-}
-
-/// `[{id, title, type, value}]`; the value follows its type (a date per `date_format`, a bool as 0/1).
-fn custom_values(out: &mut Vec<u8>, style: Style, values: &[CustomValueRow]) {
-    array(out, values, |out, v| {
-        let mut o = Object::open(out);
-        o.int("id", v.id);
-        o.str("title", &v.title);
-        o.str("type", &v.kind);
-        match v.kind.as_str() {
-            "string" => o.opt_str("value", v.value_string.as_deref()),
-            "number" => o.number("value", v.value_number.as_deref()),
-            "date" => o.date("value", v.value_date, style),
-            "bool" => o.opt_int("value", v.value_bool.map(i64::from)),
-            _ => o.key("value").extend_from_slice(b"null"),
-        }
-        o.close();
+    o.text("name", required_text(row, NAME)?);
+    o.opt_text("last_name", text(row, LAST_NAME)?);
+    o.opt_text("first_name", text(row, FIRST_NAME)?);
+    o.opt_text("middle_name", text(row, MIDDLE_NAME)?);
+    o.date("birth_day", get(row, BIRTH_DAY)?, style.date_format);
+    let phones: Vec<String> = get(row, PHONES)?;
+    array(o.key("phones"), &phones, |out, phone| {
+        json_string(out, phone.as_bytes())
     });
-}
-
-fn participant(out: &mut Vec<u8>, style: Style, p: &ParticipantRow) {
-    let mut o = Object::open(out);
-    o.int("id", p.id);
-    o.str("type", &p.kind);
-    let share = match (p.share_num, p.share_den) {
-        (Some(num), Some(den)) => Some(format!("{num}/{den}")),
-        _ => None,
-    };
-    o.opt_str("share", share.as_deref());
-    o.str("name", &p.name);
-    o.opt_str("last_name", p.last_name.as_deref());
-    o.opt_str("first_name", p.first_name.as_deref());
-    o.opt_str("middle_name", p.middle_name.as_deref());
-    o.date("birth_day", p.birth_day, style);
-    array(o.key("phones"), &p.phones, |out, phone| string(out, phone));
-    o.opt_str("email", p.email.as_deref());
-    let out = o.key("passport");
-    let has_passport = p.passport_series.is_some()
-        || p.passport_number.is_some()
-        || p.passport_issued_by.is_some()
-        || p.passport_issue_day.is_some()
-        || p.passport_department_code.is_some();
-    if has_passport {
-        let mut passport = Object::open(out);
-        passport.opt_str("series", p.passport_series.as_deref());
-        passport.opt_str("number", p.passport_number.as_deref());
-        passport.opt_str("issued_by", p.passport_issued_by.as_deref());
-        passport.date("issue_day", p.passport_issue_day, style);
-        passport.opt_str("department_code", p.passport_department_code.as_deref());
+    o.opt_text("email", text(row, EMAIL)?);
+    let series = text(row, PASSPORT_SERIES)?;
+    let number = text(row, PASSPORT_NUMBER)?;
+    let issued_by = text(row, PASSPORT_ISSUED_BY)?;
+    let issue_day: Option<NaiveDate> = get(row, PASSPORT_ISSUE_DAY)?;
+    let department = text(row, PASSPORT_DEPARTMENT_CODE)?;
+    let given = |s: Option<&[u8]>| s.is_some_and(|s| !s.is_empty());
+    if given(series)
+        || given(number)
+        || given(issued_by)
+        || issue_day.is_some()
+        || given(department)
+    {
+        let mut passport = Object::open(o.key("passport"));
+        passport.opt_text("series", series);
+        passport.opt_text("number", number);
+        passport.opt_text("issued_by", issued_by);
+        passport.date("issue_day", issue_day, style.date_format);
+        passport.opt_text("department_code", department);
         passport.close();
     } else {
-        out.extend_from_slice(b"null");
+        o.null("passport");
     }
-    o.opt_str("snils", p.snils.as_deref());
-    o.opt_str("inn", p.inn.as_deref());
-    o.opt_str("kpp", p.kpp.as_deref());
-    o.opt_str("ogrn", p.ogrn.as_deref());
-    o.opt_str("address", p.address.as_deref());
-    o.datetime("dt_created", p.dt_created, style);
+    o.opt_text("snils", text(row, SNILS)?);
+    o.opt_text("inn", text(row, INN)?);
+    o.opt_text("kpp", text(row, KPP)?);
+    o.opt_text("ogrn", text(row, OGRN)?);
+    o.opt_text("address", text(row, ADDRESS)?);
+    o.datetime(
+        "dt_created",
+        get::<DateTime<Utc>>(row, DT_CREATED)?,
+        style.tz,
+    );
     o.close();
+    Ok(())
 }
 
-fn payment(out: &mut Vec<u8>, style: Style, p: &PaymentRow) {
+fn payment(out: &mut Vec<u8>, style: Style, row: &PgRow) -> Result<()> {
+    use col::payment::*;
     let mut o = Object::open(out);
-    o.int("id", p.id);
-    o.str("type", &p.kind);
-    o.date("day", Some(p.day), style);
-    o.number("sum", Some(&p.sum));
-    o.opt_str("comment", p.comment.as_deref());
-    o.datetime("dt_created", p.dt_created, style);
+    o.int("id", get(row, ID)?);
+    o.text("type", required_text(row, TYPE)?);
+    o.date("day", Some(get(row, DAY)?), style.date_format);
+    o.number("sum", Some(required_text(row, SUM)?));
+    o.opt_text("comment", text(row, COMMENT)?);
+    o.datetime("dt_created", get(row, DT_CREATED)?, style.tz);
     o.close();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_pass_verbatim_or_become_null() {
-        let cases = [
-            ("8450000.00", "8450000.00"),
-            ("-1.5", "-1.5"),
-            ("0", "0"),
-            ("NaN", "null"),
-            ("Infinity", "null"),
-            ("-Infinity", "null"),
-            ("", "null"),
-        ];
-        for (text, expected) in cases {
-            let mut out = Vec::new();
-            number(&mut out, Some(text));
-            assert_eq!(String::from_utf8(out).unwrap(), expected, "{text}");
-        }
-    }
-
-    #[test]
-    fn strings_are_escaped() {
-        let mut out = Vec::new();
-        string(&mut out, "ООО «СЗ \"Парк\"»\n\t\\");
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            r#""ООО «СЗ \"Парк\"»\n\t\\""#
-        );
-    }
+    Ok(())
 }

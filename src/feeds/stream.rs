@@ -24,10 +24,11 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tracing::Instrument;
 
 use super::{
+    batches::{DealPage, DealQuery, UnitPage, UnitQuery},
     document::{self, Document},
     filter::{DealFilter, FeedQuery, UnitFilter},
     load::Scope,
-    pages::{Batch, DealPage, DealQuery, Pages, Span, UnitPage, UnitQuery},
+    pages::{Batch, Pages, Span},
 };
 use crate::{
     links::{AccessLog, Feed},
@@ -107,13 +108,13 @@ pub async fn respond(
     match &request.query {
         Query::Deals(q) => {
             let span = span_of(q);
-            let query = DealQuery::new(scope, &q.filter, now, feed.tz);
+            let query = DealQuery::new(scope, &q.filter, &q.date_format, now, feed.tz);
             let pages = Pages::<DealPage>::spawn(tx, query, span);
             start(pages, feed, request, now, delivery).await
         }
         Query::Units(q) => {
             let span = span_of(q);
-            let query = UnitQuery::new(scope, &q.filter, now, feed.tz);
+            let query = UnitQuery::new(scope, &q.filter, &q.date_format, now, feed.tz);
             let pages = Pages::<UnitPage>::spawn(tx, query, span);
             start(pages, feed, request, now, delivery).await
         }
