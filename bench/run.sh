@@ -104,11 +104,15 @@ pull() { # WHAT SIZE URL [curl args…]
     echo "$what $size ${line#* } $(awk -v a="$(cpu_of "${server[$size]}")" -v b="$cpu0" 'BEGIN {print a - b}') \
 $(awk -v a="$(cpu_of $pids)" -v b="$pg0" 'BEGIN {print a - b}')" >>"$sink"
 }
-psql_timed() { # WHAT SIZE psql args…: wall time of one psql session writing to /dev/null
-    local what=$1 size=$2 t0; shift 2
+psql_timed() { # WHAT SIZE psql args…: wall time of one psql session writing to /dev/null, and
+    # the CPU of its PostgreSQL backend (the server side, as for a feed: neither client is counted),
+    # which the backend reads from its own /proc entry as the session's last statement.
+    local what=$1 size=$2 t0 cpu_file=$out/backend_cpu; shift 2
     t0=$(now)
-    pg -d "$(db_of "${units_of[$size]}")" -Atq "$@" >/dev/null
-    echo "$what $size 0 $(awk -v a="$(now)" -v b="$t0" 'BEGIN {print a - b}') 0 0 0" >>"$sink"
+    pg -d "$(db_of "${units_of[$size]}")" -Atq "$@" -c "\o $cpu_file" \
+        -c "select split_part(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ') ', 2)" >/dev/null
+    echo "$what $size 0 $(awk -v a="$(now)" -v b="$t0" 'BEGIN {print a - b}') 0 0 \
+$(awk -v hz="$ticks" '{print ($12 + $13) / hz}' "$cpu_file")" >>"$sink"
 }
 # Every table the deals and units feeds read, as text COPY: what any reader must at least pay.
 copy_args=()
@@ -211,6 +215,11 @@ r() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 ok() { awk -v v="$1" -v t="$2" 'BEGIN {print (v <= t ? "met" : "**not met**")}'; }
 copy_l=$(m copy L 4); agg_l=$(m json_agg L 4); deals_l=$(m deals L 4); deals_gz=$(m deals_gzip L 4)
 units_l=$(m units L 4); units_gz=$(m units_gzip L 4); first_l=$(m deals L 3)
+copy_xl=$(m copy XL 4); deals_xl=$(m deals XL 4); units_xl=$(m units XL 4)
+# CPU of a pull: the server and its PostgreSQL backends; of COPY: its backend.
+copy_cpu_l=$(m copy L 7)
+deals_cpu_l=$(awk -v a="$(m deals L 6)" -v b="$(m deals L 7)" 'BEGIN {print a + b}')
+units_cpu_l=$(awk -v a="$(m units L 6)" -v b="$(m units L 7)" 'BEGIN {print a + b}')
 small_ratio() { # KIND COLUMN
     awk -v k="$1" -v c="$2" '$1 == k {v[$2] = $c} END {printf "%.2f", v["L"] / v["S"]}' "$out/small.tsv"
 }
@@ -221,6 +230,12 @@ small_ratio() { # KIND COLUMN
     echo "| target | measured | ratio | goal | |"
     echo "|---|---|---|---|---|"
     echo "| deals feed at L / COPY floor | $(f "$deals_l") s / $(f "$copy_l") s | $(r "$deals_l" "$copy_l") | ≤ 1.5 | $(ok "$(r "$deals_l" "$copy_l")" 1.5) |"
+    echo "| units feed at L / COPY floor | $(f "$units_l") s / $(f "$copy_l") s | $(r "$units_l" "$copy_l") | ≤ 1.5 | $(ok "$(r "$units_l" "$copy_l")" 1.5) |"
+    echo "| deals feed at XL / COPY floor | $(f "$deals_xl") s / $(f "$copy_xl") s | $(r "$deals_xl" "$copy_xl") | ≤ 1.5 | $(ok "$(r "$deals_xl" "$copy_xl")" 1.5) |"
+    echo "| units feed at XL / COPY floor | $(f "$units_xl") s / $(f "$copy_xl") s | $(r "$units_xl" "$copy_xl") | ≤ 1.5 | $(ok "$(r "$units_xl" "$copy_xl")" 1.5) |"
+    echo "| CPU of a deals pull at L / of COPY (server + PG) | $(f "$deals_cpu_l") s / $(f "$copy_cpu_l") s | $(r "$deals_cpu_l" "$copy_cpu_l") | ≤ 2 | $(ok "$(r "$deals_cpu_l" "$copy_cpu_l")" 2) |"
+    echo "| CPU of a units pull at L / of COPY (server + PG) | $(f "$units_cpu_l") s / $(f "$copy_cpu_l") s | $(r "$units_cpu_l" "$copy_cpu_l") | | |"
+    echo "| four concurrent L deals pulls / one alone | $four_wall s / $(f "$deals_l") s | $(r "$four_wall" "$deals_l") | ≤ 2.2 | $(ok "$(r "$four_wall" "$deals_l")" 2.2) |"
     echo "| deals feed at L / json_agg baseline | $(f "$deals_l") s / $(f "$agg_l") s | $(r "$deals_l" "$agg_l") | ≤ 0.4 | $(ok "$(r "$deals_l" "$agg_l")" 0.4) |"
     echo "| first byte / json_agg total | $(printf '%.3f' "$first_l") s / $(f "$agg_l") s | $(awk -v a="$first_l" -v b="$agg_l" 'BEGIN {printf "%.4f", a / b}') | ≤ 0.02 | $(ok "$(r "$first_l" "$agg_l")" 0.02) |"
     echo "| server peak RSS at L | $hwm_l MB | | ≤ 50 MB | $(ok "$hwm_l" 50) |"
@@ -231,7 +246,7 @@ small_ratio() { # KIND COLUMN
         echo "| small \`$kind\` p50 at L / at S (p99 ratio $(small_ratio $kind 4)) | $(awk -v k=$kind '$1 == k && $2 == "L" {printf "%.1f ms / ", $3} $1 == k && $2 == "S" {s = $3} END {printf "%.1f ms", s}' "$out/small.tsv") | $(small_ratio $kind 3) | ≤ 1.5 | $(ok "$(small_ratio $kind 3)" 1.5) |"
     done
     echo
-    echo "Full feeds (curl to /dev/null; CPU seconds per pull: the server process, and the PostgreSQL backends serving it):"
+    echo "Full feeds (curl to /dev/null; CPU seconds per pull: the server process, and the PostgreSQL backends serving it; for psql, its backend):"
     echo
     echo "| size | what | first byte | total | MB | server CPU | PG CPU |"
     echo "|---|---|---|---|---|---|---|"
@@ -240,7 +255,7 @@ small_ratio() { # KIND COLUMN
             [ "$(m $what $size 4)" != nan ] || continue
             awk -v s=$size -v w=$what -v f="$(m $what $size 3)" -v t="$(m $what $size 4)" -v b="$(m $what $size 5)" \
                 -v c="$(m $what $size 6)" -v p="$(m $what $size 7)" 'BEGIN {
-                    if (w == "copy" || w == "json_agg") printf "| %s | %s (psql) | | %.3f s | | | |\n", s, w, t
+                    if (w == "copy" || w == "json_agg") printf "| %s | %s (psql) | | %.3f s | | | %.2f s |\n", s, w, t, p
                     else printf "| %s | %s | %.3f s | %.3f s | %.1f | %.2f s | %.2f s |\n", s, w, f, t, b / 1e6, c, p }'
         done
     done
@@ -253,7 +268,7 @@ small_ratio() { # KIND COLUMN
     echo
     echo "Four clients pulling the full L deals feed at once: all done in $four_wall s (each: $(sort -g "$out/four.txt" | xargs printf '%.1f ' )s; one alone: $(f "$deals_l") s); server peak RSS then $hwm_l4 MB."
 } >"$out/table.md"
-rm -f "$out/four.txt"
+rm -f "$out/four.txt" "$out/backend_cpu"
 cat "$out/table.md"
 
 # Into the README, between the markers (the section is replaced whole).

@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use sqlx::{postgres::PgRow, PgConnection};
 
 use super::{
-    catalog::Catalog,
+    catalog::{Catalog, Places},
     dates::{DateFormat, Instants},
     filter::{DealFilter, UnitFilter},
     load::{self, col, get, Children, DealBounds, DealChildren, Scope, Tombstone, UnitBounds},
@@ -137,6 +137,14 @@ impl Batch for DealPage {
     fn catalog_of(q: &DealQuery) -> (i64, &DateFormat) {
         (q.scope.account_id, &q.date_format)
     }
+
+    fn places(&self) -> Result<Places> {
+        let mut places = Places::default();
+        for row in &self.deals {
+            places.add_unit(row, col::deal::LEN)?;
+        }
+        Ok(places)
+    }
 }
 
 /// What selects a units feed's items.
@@ -259,6 +267,14 @@ impl Batch for UnitPage {
 
     fn catalog_of(q: &UnitQuery) -> (i64, &DateFormat) {
         (q.scope.account_id, &q.date_format)
+    }
+
+    fn places(&self) -> Result<Places> {
+        let mut places = Places::default();
+        for row in &self.units {
+            places.add_unit(row, 0)?;
+        }
+        Ok(places)
     }
 }
 

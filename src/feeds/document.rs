@@ -63,8 +63,6 @@ impl<'a> Document<'a> {
             date_format: self.date_format(),
         };
         self.buf.extend_from_slice(b"{\"data\":[");
-        // The loader sends the catalog with the first batch, which has arrived.
-        let catalog = pages.catalog();
         let mut last_id = None;
         let mut batch = Some(first);
         while let Some(page) = batch {
@@ -72,7 +70,7 @@ impl<'a> Document<'a> {
                 if self.items > 0 {
                     self.buf.push(b',');
                 }
-                page.render(i, style, &catalog, &mut self.buf)?;
+                page.render(i, style, pages.catalog(), &mut self.buf)?;
                 self.items += 1;
                 if self.buf.len() >= CHUNK {
                     self.flush().await?;

@@ -7,13 +7,18 @@
 //! transaction: one snapshot, as docs/feeds.md promises. A channel of one batch bounds memory: at most
 //! three batches exist at once (rendered, waiting, loading), whatever the size of the feed.
 
-use std::{future::Future, pin::Pin, sync::Arc};
+use std::{future::Future, pin::Pin};
 
 use sqlx::{PgConnection, Postgres, Transaction};
 use tokio::{sync::mpsc, task::JoinHandle};
 use tracing::Instrument;
 
-use super::{catalog::Catalog, dates::DateFormat, load::Tombstone, render::Style};
+use super::{
+    catalog::{Catalog, CatalogReader, Places},
+    dates::DateFormat,
+    load::Tombstone,
+    render::Style,
+};
 use crate::{Error, Result};
 
 /// Items per batch: one query for the items and one per child table. 1,000 beat both 100 and
@@ -53,6 +58,8 @@ pub trait Batch: Sized + Send + 'static {
     fn render(&self, i: usize, style: Style, catalog: &Catalog, out: &mut Vec<u8>) -> Result<()>;
     /// Whose catalog the items refer to, and the date format it is rendered in.
     fn catalog_of(query: &Self::Query) -> (i64, &DateFormat);
+    /// The places (houses, sections, organizations) the batch's items show.
+    fn places(&self) -> Result<Places>;
 }
 
 /// Which part of the feed a response covers: the items after `after_id`, at most `limit` of
@@ -68,8 +75,8 @@ pub struct Span {
 /// the last batch means the loader failed or panicked, never "no more items".
 struct Loaded<B> {
     batch: B,
-    /// The response's catalog (the same for every batch).
-    catalog: Arc<Catalog>,
+    /// The catalog entries this batch refers to that earlier batches did not.
+    catalog: Catalog,
     /// The last batch of this response.
     last: bool,
     /// With the last batch of a response with a limit: whether more items follow it.
@@ -85,7 +92,7 @@ pub struct Pages<B> {
     done: bool,
     more: bool,
     deleted: Vec<Tombstone>,
-    catalog: Arc<Catalog>,
+    catalog: Catalog,
 }
 
 impl<B: Batch> Pages<B> {
@@ -95,26 +102,12 @@ impl<B: Batch> Pages<B> {
         let loader = tokio::spawn(
             async move {
                 let (account_id, date_format) = B::catalog_of(&query);
-                let catalog = match Catalog::load(&mut tx, account_id, date_format).await {
-                    Ok(catalog) => Arc::new(catalog),
-                    Err(e) => {
-                        let _ = sender.send(Err(e)).await;
-                        let _ = tx.rollback().await;
-                        return;
-                    }
-                };
+                let mut catalog = CatalogReader::new(account_id, date_format);
                 let mut after = span.after_id;
                 let mut left = span.limit;
                 loop {
-                    let message = load_next::<B>(&mut tx, &query, after, left, span)
-                        .await
-                        .map(|(batch, last, more, deleted)| Loaded {
-                            batch,
-                            catalog: catalog.clone(),
-                            last,
-                            more,
-                            deleted,
-                        });
+                    let message =
+                        load_next::<B>(&mut tx, &query, &mut catalog, after, left, span).await;
                     let next = match &message {
                         Ok(loaded) if !loaded.last => loaded.batch.last_id(),
                         _ => None,
@@ -141,7 +134,7 @@ impl<B: Batch> Pages<B> {
             done: false,
             more: false,
             deleted: Vec::new(),
-            catalog: Arc::default(),
+            catalog: Catalog::default(),
         }
     }
 
@@ -155,7 +148,7 @@ impl<B: Batch> Pages<B> {
                 self.done = loaded.last;
                 self.more = loaded.more;
                 self.deleted = loaded.deleted;
-                self.catalog = loaded.catalog;
+                self.catalog.extend(loaded.catalog);
                 Ok(Some(loaded.batch))
             }
             Some(Err(e)) => Err(e),
@@ -166,9 +159,9 @@ impl<B: Batch> Pages<B> {
         }
     }
 
-    /// The catalog the batches refer to (empty before the first batch).
-    pub fn catalog(&self) -> Arc<Catalog> {
-        self.catalog.clone()
+    /// The catalog the batches so far refer to.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
     }
 
     /// After the last batch: whether the response's limit left items out.
@@ -195,10 +188,11 @@ impl<B: Batch> Pages<B> {
 async fn load_next<B: Batch>(
     conn: &mut PgConnection,
     query: &B::Query,
+    catalog: &mut CatalogReader<'_>,
     after: i64,
     left: Option<u64>,
     span: Span,
-) -> Result<(B, bool, bool, Vec<Tombstone>)> {
+) -> Result<Loaded<B>> {
     let size = match left {
         Some(left) => (left + 1).min(PAGE as u64) as i64,
         None => PAGE,
@@ -217,5 +211,12 @@ async fn load_next<B: Batch>(
     } else {
         Vec::new()
     };
-    Ok((batch, last, more, deleted))
+    let catalog = catalog.read(conn, batch.places()?).await?;
+    Ok(Loaded {
+        batch,
+        catalog,
+        last,
+        more,
+        deleted,
+    })
 }

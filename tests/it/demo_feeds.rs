@@ -278,3 +278,51 @@ async fn a_database_failure_mid_body_cuts_the_transfer(pool: PgPool) {
         "a cut body never parses as a feed"
     );
 }
+
+/// The catalog grows batch by batch (`feeds::catalog`): a house, section or organization first
+/// shown in a later batch of 1,000 is read for that batch, and every item shows its own.
+#[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
+async fn places_first_seen_in_a_later_batch_are_shown(pool: PgPool) {
+    let app = seeded_app(pool.clone(), 1200).await;
+    let places: Vec<(i64, i64, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "select u.id, u.house_id, h.title, u.section_id, u.organization_id
+           from units u join houses h on h.id = u.house_id order by u.id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let of_unit = |id: i64| places.iter().find(|p| p.0 == id).unwrap();
+    for kind in [FeedKind::Deals, FeedKind::Units] {
+        let feed = app.feed(1, kind, vec![]).await;
+        let answer = app.get(&feed).await;
+        assert_eq!(answer.status, 200, "{kind:?}: {}", answer.text);
+        let body = answer.json();
+        let items = body["data"].as_array().unwrap();
+        assert!(items.len() > 1000, "{kind:?}: one batch only");
+        let mut first_batch_houses = BTreeSet::new();
+        let mut later_houses = BTreeSet::new();
+        for (i, item) in items.iter().enumerate() {
+            let unit = if kind == FeedKind::Deals {
+                &item["flat"]
+            } else {
+                item
+            };
+            let (_, house_id, title, section_id, organization_id) =
+                of_unit(unit["id"].as_i64().unwrap());
+            assert_eq!(unit["house"]["id"].as_i64(), Some(*house_id));
+            assert_eq!(unit["house"]["title"].as_str(), Some(title.as_str()));
+            assert_eq!(unit["section"]["id"].as_i64(), *section_id);
+            assert_eq!(unit["organization"]["id"].as_i64(), *organization_id);
+            assert!(unit["project"]["title"].is_string());
+            if i < 1000 {
+                first_batch_houses.insert(*house_id);
+            } else {
+                later_houses.insert(*house_id);
+            }
+        }
+        assert!(
+            !later_houses.is_subset(&first_batch_houses),
+            "{kind:?}: every house of later batches was in the first"
+        );
+    }
+}
