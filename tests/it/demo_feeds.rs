@@ -284,7 +284,9 @@ async fn a_database_failure_mid_body_cuts_the_transfer(pool: PgPool) {
 #[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
 async fn places_first_seen_in_a_later_batch_are_shown(pool: PgPool) {
     let app = seeded_app(pool.clone(), 1200).await;
-    let places: Vec<(i64, i64, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+    /// A unit's id, house id, house title, section id and organization id.
+    type Place = (i64, i64, String, Option<i64>, Option<i64>);
+    let places: Vec<Place> = sqlx::query_as(
         "select u.id, u.house_id, h.title, u.section_id, u.organization_id
            from units u join houses h on h.id = u.house_id order by u.id",
     )
