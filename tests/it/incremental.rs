@@ -568,3 +568,41 @@ pub(crate) async fn random_write(pool: &PgPool, rng: &mut ChaCha8Rng) -> String 
         }
     }
 }
+
+/// No trigger function joins the two transition tables of a statement to each other. They have
+/// no index, and PostgreSQL keeps the row estimate of a trigger function's statement from when a
+/// session first parsed it: after a one-row update, a connection planned `old_rows × new_rows`
+/// as a nested loop, and renaming an organization with 20,000 units behind it took 96 s
+/// (bench/README.md; migration 0010). A transition table is joined to the table itself instead,
+/// by its primary key.
+#[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
+async fn no_trigger_joins_two_transition_tables(pool: PgPool) {
+    let sources: Vec<(String, String)> = sqlx::query_as(
+        "select p.proname::text, p.prosrc from pg_proc p
+          where p.pronamespace = 'public'::regnamespace and p.prorettype = 'trigger'::regtype",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        sources.iter().any(|(name, _)| name == "units_after_update"),
+        "the triggers of 0005 are there"
+    );
+    // `old_rows o join new_rows n` and the like, whatever the spacing.
+    let transition = |word: &str| word == "old_rows" || word == "new_rows";
+    let joins_two = |source: &str| {
+        let words: Vec<&str> = source.split_whitespace().collect();
+        words
+            .windows(4)
+            .any(|w| transition(w[0]) && w[2] == "join" && transition(w[3]))
+    };
+    let offenders: Vec<&str> = sources
+        .iter()
+        .filter(|(_, source)| joins_two(source))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "transition tables joined: {offenders:?}"
+    );
+}
