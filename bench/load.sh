@@ -19,7 +19,7 @@ export DOMOFEED_MAX_FEED_BUILDS=$clients DOMOFEED_POOL_SIZE=$((clients + 8))
 export DOMOFEED_FEED_RATE_PER_MINUTE=1000000 RUST_LOG=warn
 
 cargo build --release --quiet --bin domofeed --example load
-bin=target/release/domofeed
+bin=${BIN:-target/release/domofeed}  # BIN: another build of the server, to compare
 if [ "$(psql -h 127.0.0.1 -U postgres -Atc "select count(*) from pg_database where datname = '${db}'")" = 0 ] \
     || [ "$(psql -h 127.0.0.1 -U postgres -d "$db" -Atc 'select count(*) from units' 2>/dev/null || echo 0)" = 0 ]; then
     "$bin" seed --units "$units" --seed 1 --now "$(date -u +%Y-%m-%dT%H:00:00Z)" >/dev/null

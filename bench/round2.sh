@@ -14,14 +14,17 @@
 #  5. the write API: `POST /api/v1/deals` with 1,000-item bodies (pages of the L feed) into an
 #     empty database, first as new deals, then the same bodies again (all unchanged): items/s.
 #
-#   bash bench/round2.sh            # ≈6 min on 2 cores
+#   bash bench/round2.sh            # ≈8 min on 2 cores
 #   RUNS=9 POSTS=40 bash bench/round2.sh
+#   STEPS="2 3" bash bench/round2.sh   # some of the steps only
 #
 # Steps 2 and 3 are interleaved rounds, quoted as medians; the machine is shared and noisy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=${RUNS:-5}
+steps=" ${STEPS:-1 2 3 4 5} "
+want() { [[ "$steps" == *" $1 "* ]]; }
 posts=${POSTS:-20}
 out=target/bench-round2
 mkdir -p "$out"
@@ -47,6 +50,7 @@ serve() { # DB PORT: a server on DB, its pid appended to pids
     exit 1
 }
 
+if want 1; then
 echo "## 1. renaming an organization with 100,000 units"
 pg -d postgres -qc "drop database if exists domofeed_bench_rename" -c "create database domofeed_bench_rename template $l"
 pg -d domofeed_bench_rename -q <<'SQL'
@@ -67,38 +71,57 @@ moved=$(pg -d domofeed_bench_rename -Atc "select (select count(*) from units whe
                                                 || ' deals'")
 pg -d postgres -qc "drop database domofeed_bench_rename"
 echo "rename: $rename_ms ms; moved $moved"
+fi
 
+if want 2 || want 3; then
 echo "## 2, 3. last_days=1, a page of 1,000, 1,000-item filters (L, one client, $runs rounds)"
 pg -d "$l" -qc "delete from feeds where name = 'bench round2'"
 deals_url=$(DATABASE_URL=$(url_of $l) DOMOFEED_BIND=127.0.0.1:18311 "$bin" feed create --account 1 --kind deals --name "bench round2" 2>/dev/null)
 serve "$l" 18311
 mid=$(pg -d "$l" -Atc "select id from deals where account_id = 1 order by id offset 100000 limit 1")
-ids=$(pg -d "$l" -Atc "select string_agg(id::text, ',' order by id) from
+ids=$(pg -d "$l" -Atc "select string_agg(id::text, '-' order by id) from
                          (select id from deals where account_id = 1 order by id % 199, id limit 1000) d")
 house=$(pg -d "$l" -Atc "select u.house_id from deals d join units u on u.id = d.unit_id
                           where d.account_id = 1 group by u.house_id order by abs(count(*) - 1000) limit 1")
-declare -A query=([last_days]="dt_updated_last_days=1" [page]="limit=1000&after_id=$mid"
-                  [deal_ids]="deal_ids=$ids" [house_ids]="house_ids=$house")
+# A house is a limit of the feed link (`--houses`), not a URL parameter.
+house_url=$(DATABASE_URL=$(url_of $l) DOMOFEED_BIND=127.0.0.1:18311 "$bin" feed create --account 1 --kind deals \
+                --name "bench round2" --houses "$house" 2>/dev/null)
+declare -A query=([last_days]="$deals_url?dt_updated_last_days=1" [page]="$deals_url?limit=1000&after_id=$mid"
+                  [deal_ids]="$deals_url?deal_ids=$ids" [one_house]="$house_url")
 : >"$out/reads.tsv"
 for round in $(seq 0 "$runs"); do
-    for what in last_days page deal_ids house_ids; do
-        line=$(curl -s -o "$out/body.json" -w '%{http_code} %{time_total} %{size_download}' "$deals_url?${query[$what]}")
+    for what in last_days page deal_ids one_house; do
+        line=$(curl -s -o "$out/body.json" -w '%{http_code} %{time_total} %{size_download}' "${query[$what]}")
         [ "${line%% *}" = 200 ] || { echo "$what: HTTP ${line%% *}" >&2; exit 1; }
         # Round 0 warms up.
         [ "$round" = 0 ] || echo "$what ${line#* } $(jq '.data | length' "$out/body.json")" >>"$out/reads.tsv"
     done
 done
-for what in last_days page deal_ids house_ids; do
-    awk -v w="$what" '$1 == w {print $2}' "$out/reads.tsv" | median | xargs printf "%-10s median %.3f s" 
+for what in last_days page deal_ids one_house; do
+    printf "%-10s median %.3f s" "$what" "$(awk -v w="$what" '$1 == w {print $2}' "$out/reads.tsv" | median)"
     awk -v w="$what" '$1 == w {n = $4; b = $3} END {printf ", %d items, %.1f MB\n", n, b / 1e6}' "$out/reads.tsv"
 done
+kill "${pids[@]}"; wait 2>/dev/null || true; pids=()
+pg -d "$l" -qc "delete from feeds where name = 'bench round2'"
+fi
 
+if want 4 || want 5; then
+pg -d "$l" -qc "delete from feeds where name = 'bench round2'"
+deals_url=$(DATABASE_URL=$(url_of $l) DOMOFEED_BIND=127.0.0.1:18311 "$bin" feed create --account 1 --kind deals --name "bench round2" 2>/dev/null)
+serve "$l" 18311
+# The bodies of step 5: the first pages of 1,000 deals, as a CRM would send its data in chunks.
+next="$deals_url?limit=1000"
+for i in $(seq 1 "$posts"); do
+    curl -s -o "$out/page.json" "$next"
+    jq -c '{data: .data}' "$out/page.json" >"$out/post-$i.json"
+    next=$(jq -r '.meta.next' "$out/page.json")
+done
+fi
+if want 4; then
 echo "## 4. domofeed import of the full L feeds"
 curl -s -o "$out/deals.json" "$deals_url"
 units_url=$(DATABASE_URL=$(url_of $l) DOMOFEED_BIND=127.0.0.1:18311 "$bin" feed create --account 1 --kind units --name "bench round2" 2>/dev/null)
 curl -s -o "$out/units.json" "$units_url"
-kill "${pids[@]}"; wait 2>/dev/null || true; pids=()
-pg -d "$l" -qc "delete from feeds where name = 'bench round2'"
 ls -l "$out/deals.json" "$out/units.json" | awk '{printf "%s: %.1f MB\n", $NF, $5 / 1e6}'
 pg -d postgres -qc "drop database if exists domofeed_bench_import"
 export DATABASE_URL=$(url_of domofeed_bench_import)
@@ -109,11 +132,15 @@ account=$("$bin" account create --name "Импорт" --timezone Europe/Moscow)
 awk -F': ' '/Elapsed \(wall clock\)/ {print "import: " $2 " wall"} /Maximum resident/ {printf "import: peak RSS %.1f MB\n", $2 / 1024}' "$out/import.time"
 cat "$out/import.out"
 pg -d domofeed_bench_import -Atc "select 'imported: ' || (select count(*) from units) || ' units, ' || (select count(*) from deals) || ' deals'"
+pg -d postgres -qc "drop database domofeed_bench_import"
+fi
+if want 4 || want 5; then
+kill "${pids[@]}"; wait 2>/dev/null || true; pids=()
+pg -d "$l" -qc "delete from feeds where name = 'bench round2'"
+fi
 
+if want 5; then
 echo "## 5. the write API, $posts posts of 1,000 deals"
-for i in $(seq 1 "$posts"); do # the bodies: pages of the deals feed just imported
-    jq -c "{data: .data[$(( (i - 1) * 1000 )):$(( i * 1000 ))]}" "$out/deals.json" >"$out/post-$i.json"
-done
 pg -d postgres -qc "drop database if exists domofeed_bench_api"
 export DATABASE_URL=$(url_of domofeed_bench_api)
 "$bin" migrate >/dev/null
@@ -131,5 +158,6 @@ for pass in new unchanged; do
 done
 kill "${pids[@]}"; wait 2>/dev/null || true; pids=()
 unset DATABASE_URL
-pg -d postgres -qc "drop database domofeed_bench_import" -c "drop database domofeed_bench_api"
+pg -d postgres -qc "drop database domofeed_bench_api"
+fi
 rm -f "$out"/*.json
