@@ -7,6 +7,8 @@ COPY .cargo .cargo
 COPY .sqlx .sqlx
 COPY src src
 COPY migrations migrations
+# The guides /docs serves (docs/feeds.md, docs/1c.md) are compiled in.
+COPY docs docs
 RUN cargo build --release --locked && strip target/release/domofeed
 
 # Run: a small Debian with the binary, as an unprivileged user.
