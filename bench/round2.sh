@@ -105,23 +105,29 @@ kill "${pids[@]}"; wait 2>/dev/null || true; pids=()
 pg -d "$l" -qc "delete from feeds where name = 'bench round2'"
 fi
 
-if want 4 || want 5; then
+if want 4 || want 5; then # what steps 4 and 5 send, read from the L feeds
 pg -d "$l" -qc "delete from feeds where name = 'bench round2'"
 deals_url=$(DATABASE_URL=$(url_of $l) DOMOFEED_BIND=127.0.0.1:18311 "$bin" feed create --account 1 --kind deals --name "bench round2" 2>/dev/null)
+units_url=$(DATABASE_URL=$(url_of $l) DOMOFEED_BIND=127.0.0.1:18311 "$bin" feed create --account 1 --kind units --name "bench round2" 2>/dev/null)
 serve "$l" 18311
-# The bodies of step 5: the first pages of 1,000 deals, as a CRM would send its data in chunks.
-next="$deals_url?limit=1000"
-for i in $(seq 1 "$posts"); do
-    curl -s -o "$out/page.json" "$next"
-    jq -c '{data: .data}' "$out/page.json" >"$out/post-$i.json"
-    next=$(jq -r '.meta.next' "$out/page.json")
-done
+if want 4; then # the full feeds, to import
+    curl -s -o "$out/deals.json" "$deals_url"
+    curl -s -o "$out/units.json" "$units_url"
 fi
+if want 5; then # the first pages of 1,000 deals, as a CRM would send its data in chunks
+    next="$deals_url?limit=1000"
+    for i in $(seq 1 "$posts"); do
+        curl -s -o "$out/page.json" "$next"
+        jq -c '{data: .data}' "$out/page.json" >"$out/post-$i.json"
+        next=$(jq -r '.meta.next' "$out/page.json")
+    done
+fi
+kill "${pids[@]}"; wait 2>/dev/null || true; pids=()
+pg -d "$l" -qc "delete from feeds where name = 'bench round2'"
+fi
+
 if want 4; then
 echo "## 4. domofeed import of the full L feeds"
-curl -s -o "$out/deals.json" "$deals_url"
-units_url=$(DATABASE_URL=$(url_of $l) DOMOFEED_BIND=127.0.0.1:18311 "$bin" feed create --account 1 --kind units --name "bench round2" 2>/dev/null)
-curl -s -o "$out/units.json" "$units_url"
 ls -l "$out/deals.json" "$out/units.json" | awk '{printf "%s: %.1f MB\n", $NF, $5 / 1e6}'
 pg -d postgres -qc "drop database if exists domofeed_bench_import"
 export DATABASE_URL=$(url_of domofeed_bench_import)
@@ -133,10 +139,6 @@ awk -F': ' '/Elapsed \(wall clock\)/ {print "import: " $2 " wall"} /Maximum resi
 cat "$out/import.out"
 pg -d domofeed_bench_import -Atc "select 'imported: ' || (select count(*) from units) || ' units, ' || (select count(*) from deals) || ' deals'"
 pg -d postgres -qc "drop database domofeed_bench_import"
-fi
-if want 4 || want 5; then
-kill "${pids[@]}"; wait 2>/dev/null || true; pids=()
-pg -d "$l" -qc "delete from feeds where name = 'bench round2'"
 fi
 
 if want 5; then

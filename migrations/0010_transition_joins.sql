@@ -1,9 +1,10 @@
 -- The statement triggers of 0005 and 0009 joined the two transition tables to each other
--- (`new_rows n join old_rows o on o.id = n.id`). A transition table has no index, and PostgreSQL
--- fixes its row estimate when a trigger function's statement is first parsed in a session, so a
--- connection that first saw a one-row update planned a nested loop of old_rows × new_rows for
--- good: renaming an organization with 20,000 units behind it then took 96 s (4·10⁸ row pairs in
--- the house-move tombstone insert alone), and with 100,000 units it did not end.
+-- (`new_rows n join old_rows o on o.id = n.id`). A transition table has no index and no
+-- statistics, and PostgreSQL planned such a join with an estimate of one row on each side (20,000
+-- in fact) as a nested loop: renaming an organization with 20,000 units behind it took 96 s
+-- (4·10⁸ row pairs in the house-move tombstone insert alone, seen with auto_explain), and with
+-- 100,000 units it did not end. Why the estimate was one row was not established; the fix must
+-- not depend on it.
 --
 -- The same questions are asked here of one transition table against the table itself, through
 -- its primary key: in an AFTER … FOR EACH STATEMENT trigger the table holds exactly the new rows

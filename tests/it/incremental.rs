@@ -570,9 +570,8 @@ pub(crate) async fn random_write(pool: &PgPool, rng: &mut ChaCha8Rng) -> String 
 }
 
 /// No trigger function joins the two transition tables of a statement to each other. They have
-/// no index, and PostgreSQL keeps the row estimate of a trigger function's statement from when a
-/// session first parsed it: after a one-row update, a connection planned `old_rows × new_rows`
-/// as a nested loop, and renaming an organization with 20,000 units behind it took 96 s
+/// no index, and PostgreSQL planned `old_rows × new_rows` with an estimate of one row each as a
+/// nested loop: renaming an organization with 20,000 units behind it took 96 s
 /// (bench/README.md; migration 0010). A transition table is joined to the table itself instead,
 /// by its primary key.
 #[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
