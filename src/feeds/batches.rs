@@ -3,15 +3,17 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use sqlx::{postgres::PgRow, PgConnection};
+use sqlx::PgConnection;
 
 use super::{
     catalog::{Catalog, Places},
     dates::{DateFormat, Instants},
     filter::{DealFilter, UnitFilter},
-    load::{self, col, get, Children, DealBounds, DealChildren, Scope, Tombstone, UnitBounds},
-    pages::{boxed, Batch, BoxFuture},
+    load::{self, col, Children, DealBounds, DealChildren, Scope, Tombstone, UnitBounds},
+    pages::Batch,
     render::{self, DealKids, Style},
+    rows::Rows,
+    snapshot::{boxed, BoxFuture},
 };
 use crate::{links::FeedKind, Result};
 
@@ -53,7 +55,7 @@ impl DealQuery {
 /// A batch of the deals feed: deals with their units (one row each), the units' params and the
 /// deals' children.
 pub struct DealPage {
-    deals: Vec<PgRow>,
+    deals: Rows,
     params: Children,
     children: DealChildren,
 }
@@ -81,12 +83,12 @@ impl Batch for DealPage {
             ))
             .await?;
             let deal_ids = deals
-                .iter()
-                .map(|row| get(row, col::deal::ID))
+                .all()
+                .map(|row| row.int8(col::deal::ID))
                 .collect::<Result<Vec<i64>>>()?;
             let mut unit_ids = deals
-                .iter()
-                .map(|row| get(row, col::deal::LEN + col::unit::ID))
+                .all()
+                .map(|row| row.int8(col::deal::LEN + col::unit::ID))
                 .collect::<Result<Vec<i64>>>()?;
             unit_ids.sort_unstable();
             unit_ids.dedup();
@@ -115,7 +117,7 @@ impl Batch for DealPage {
     fn last_id(&self) -> Option<i64> {
         self.deals
             .last()
-            .and_then(|row| get(row, col::deal::ID).ok())
+            .and_then(|row| row.int8(col::deal::ID).ok())
     }
 
     fn len(&self) -> usize {
@@ -127,9 +129,9 @@ impl Batch for DealPage {
     }
 
     fn render(&self, i: usize, style: Style, catalog: &Catalog, out: &mut Vec<u8>) -> Result<()> {
-        let row = &self.deals[i];
-        let deal_id: i64 = get(row, col::deal::ID)?;
-        let unit_id: i64 = get(row, col::deal::LEN + col::unit::ID)?;
+        let row = self.deals.row_at(i);
+        let deal_id = row.int8(col::deal::ID)?;
+        let unit_id = row.int8(col::deal::LEN + col::unit::ID)?;
         let kids = deal_kids(&self.children, deal_id);
         render::deal_item(out, style, catalog, row, kids, self.params.of(unit_id))
     }
@@ -140,7 +142,7 @@ impl Batch for DealPage {
 
     fn places(&self) -> Result<Places> {
         let mut places = Places::default();
-        for row in &self.deals {
+        for row in self.deals.all() {
             places.add_unit(row, col::deal::LEN)?;
         }
         Ok(places)
@@ -184,7 +186,7 @@ impl UnitQuery {
 /// A batch of the units feed: units with their params, their active deals (by unit) and the
 /// deals' children.
 pub struct UnitPage {
-    units: Vec<PgRow>,
+    units: Rows,
     params: Children,
     deals: Children,
     children: DealChildren,
@@ -205,15 +207,14 @@ impl Batch for UnitPage {
             ))
             .await?;
             let unit_ids = units
-                .iter()
-                .map(|row| get(row, col::unit::ID))
+                .all()
+                .map(|row| row.int8(col::unit::ID))
                 .collect::<Result<Vec<i64>>>()?;
             let params = boxed(load::by_keys(conn, load::UNIT_PARAMS, &unit_ids)).await?;
             let deals = boxed(load::by_keys(conn, load::ACTIVE_DEALS_OF_UNITS, &unit_ids)).await?;
             let mut deal_ids = deals
-                .rows()
-                .iter()
-                .map(|row| get(row, 1 + col::deal::ID))
+                .all()
+                .map(|row| row.int8(1 + col::deal::ID))
                 .collect::<Result<Vec<i64>>>()?;
             deal_ids.sort_unstable();
             let children = boxed(DealChildren::load(conn, &deal_ids)).await?;
@@ -241,7 +242,7 @@ impl Batch for UnitPage {
     fn last_id(&self) -> Option<i64> {
         self.units
             .last()
-            .and_then(|row| get(row, col::unit::ID).ok())
+            .and_then(|row| row.int8(col::unit::ID).ok())
     }
 
     fn len(&self) -> usize {
@@ -253,11 +254,11 @@ impl Batch for UnitPage {
     }
 
     fn render(&self, i: usize, style: Style, catalog: &Catalog, out: &mut Vec<u8>) -> Result<()> {
-        let row = &self.units[i];
-        let unit_id: i64 = get(row, col::unit::ID)?;
+        let row = self.units.row_at(i);
+        let unit_id = row.int8(col::unit::ID)?;
         let deal = match self.deals.of(unit_id).first() {
             Some(deal) => {
-                let deal_id: i64 = get(deal, 1 + col::deal::ID)?;
+                let deal_id = deal.int8(1 + col::deal::ID)?;
                 Some((deal, deal_kids(&self.children, deal_id)))
             }
             None => None,
@@ -271,7 +272,7 @@ impl Batch for UnitPage {
 
     fn places(&self) -> Result<Places> {
         let mut places = Places::default();
-        for row in &self.units {
+        for row in self.units.all() {
             places.add_unit(row, 0)?;
         }
         Ok(places)

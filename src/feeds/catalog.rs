@@ -11,12 +11,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{postgres::PgRow, PgConnection};
+use sqlx::PgConnection;
 
 use super::{
     dates::DateFormat,
     json::{json_string, Object},
-    load::{col, get},
+    load::col,
+    rows::Row,
 };
 use crate::Result;
 
@@ -84,12 +85,12 @@ pub struct Places {
 
 impl Places {
     /// Notes the places of the unit whose columns (`col::unit`) start at `at` in `row`.
-    pub fn add_unit(&mut self, row: &PgRow, at: usize) -> Result<()> {
-        self.houses.push(get(row, at + col::unit::HOUSE_ID)?);
+    pub fn add_unit(&mut self, row: Row<'_>, at: usize) -> Result<()> {
+        self.houses.push(row.int8(at + col::unit::HOUSE_ID)?);
         self.sections
-            .extend(get::<Option<i64>>(row, at + col::unit::SECTION_ID)?);
+            .extend(row.opt_int8(at + col::unit::SECTION_ID)?);
         self.organizations
-            .extend(get::<Option<i64>>(row, at + col::unit::ORGANIZATION_ID)?);
+            .extend(row.opt_int8(at + col::unit::ORGANIZATION_ID)?);
         Ok(())
     }
 }

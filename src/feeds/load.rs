@@ -9,21 +9,24 @@
 //! table filtered by a hashed `= any`, and took that: ≈40 ms per batch for participants at L.
 //! With it, each child list is an index range scan, already in order.
 //!
-//! Rows are kept as PostgreSQL sent them (`PgRow`) and read by column position when an item is
-//! written (`render`): no value is copied into an owned `String` on the way, and no column is
-//! looked up by name. The column lists below are the positions `render` reads.
+//! The item and child queries run as binary COPY statements (`sql`): their rows are kept as
+//! PostgreSQL sent them (`rows::Rows`) and read by column position when an item is written
+//! (`render`): no value is copied into an owned `String` on the way, and no column is looked up
+//! by name. The column lists below are the positions `render` reads.
 //!
 //! Numeric columns come out as text (`::text`): PostgreSQL prints the exact decimal value, which
 //! the renderer writes as a JSON number unchanged.
 
 use chrono::{DateTime, Utc};
-use sqlx::{postgres::PgRow, PgConnection, Row};
+use sqlx::PgConnection;
 
 use super::{
     dates::Instants,
     filter::{DealFilter, UnitFilter},
+    rows::{Rows, Run},
+    sql::copy_statement,
 };
-use crate::{Error, Result};
+use crate::Result;
 
 /// The deal object's own columns (`col::deal`), from `deals d`.
 macro_rules! deal_columns {
@@ -81,6 +84,8 @@ pub mod col {
         pub const SECTION_ID: usize = 14;
         pub const ORGANIZATION_ID: usize = 15;
         pub const DT_UPDATED: usize = 16;
+        /// Columns in all.
+        pub const LEN: usize = 17;
     }
 
     /// `UNIT_PARAMS` and `DEAL_FIELDS`: the owner (unit or deal), the definition, the value.
@@ -90,6 +95,7 @@ pub mod col {
         pub const NUMBER: usize = 3;
         pub const DATE: usize = 4;
         pub const BOOL: usize = 5;
+        pub const LEN: usize = 6;
     }
 
     /// `PARTICIPANTS`: the deal, then the client record and the share.
@@ -116,6 +122,7 @@ pub mod col {
         pub const OGRN: usize = 20;
         pub const ADDRESS: usize = 21;
         pub const DT_CREATED: usize = 22;
+        pub const LEN: usize = 23;
     }
 
     /// `PAYMENTS`: the deal, then the payment.
@@ -126,60 +133,40 @@ pub mod col {
         pub const SUM: usize = 4;
         pub const COMMENT: usize = 5;
         pub const DT_CREATED: usize = 6;
+        pub const LEN: usize = 7;
     }
 }
 
-/// The value of column `i` of `row`, borrowed from it where it is text. The queries of this
-/// module fix every column's type, so a failure here is a bug, reported as an internal error.
-pub fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres>>(row: &'r PgRow, i: usize) -> Result<T> {
-    row.try_get_unchecked(i)
-        .map_err(|e| Error::internal(format!("reading column {i} of a feed row"), e))
-}
-
-/// A text column (a numeric cast to text too) as the bytes PostgreSQL sent, or `None` for null.
-/// They are UTF-8 already (the connection's client encoding) and go to the output as they are:
-/// no check, no copy.
-pub fn text(row: &PgRow, i: usize) -> Result<Option<&[u8]>> {
-    let value = row
-        .try_get_raw(i)
-        .map_err(|e| Error::internal(format!("reading column {i} of a feed row"), e))?;
-    Ok(value.as_bytes().ok())
-}
-
-/// A text column that cannot be null.
-pub fn required_text(row: &PgRow, i: usize) -> Result<&[u8]> {
-    text(row, i)?.ok_or_else(|| {
-        Error::internal(
-            format!("reading column {i} of a feed row"),
-            "null in a column that cannot be null",
-        )
-    })
-}
-
-/// Rows of a child query, sorted by their owner (column 0: a deal's or a unit's id), with the
+/// A child query's rows, sorted by their owner (column 0: a deal's or a unit's id), with the
 /// owners read once so that an item's run is found by binary search.
-#[derive(Default)]
 pub struct Children {
-    rows: Vec<PgRow>,
+    rows: Rows,
     owners: Vec<i64>,
 }
 
 impl Children {
-    fn new(rows: Vec<PgRow>) -> Result<Children> {
-        let owners = rows.iter().map(|r| get(r, 0)).collect::<Result<_>>()?;
+    fn new(rows: Rows) -> Result<Children> {
+        let owners = rows.all().map(|r| r.int8(0)).collect::<Result<_>>()?;
         Ok(Children { rows, owners })
     }
 
+    fn empty(width: usize) -> Children {
+        Children {
+            rows: Rows::empty(width),
+            owners: Vec::new(),
+        }
+    }
+
     /// Every row, in order.
-    pub fn rows(&self) -> &[PgRow] {
-        &self.rows
+    pub fn all(&self) -> Run<'_> {
+        self.rows.all()
     }
 
     /// The run of rows that belongs to `owner`.
-    pub fn of(&self, owner: i64) -> &[PgRow] {
+    pub fn of(&self, owner: i64) -> Run<'_> {
         let start = self.owners.partition_point(|&o| o < owner);
         let len = self.owners[start..].partition_point(|&o| o == owner);
-        &self.rows[start..start + len]
+        self.rows.run(start..start + len)
     }
 }
 
@@ -212,7 +199,7 @@ pub async fn deals_page(
     bounds: &DealBounds,
     after_id: i64,
     limit: i64,
-) -> Result<Vec<PgRow>> {
+) -> Result<Rows> {
     const SQL: &str = concat!(
         "select ",
         deal_columns!(),
@@ -243,29 +230,32 @@ pub async fn deals_page(
           order by d.id
           limit $20"
     );
-    Ok(sqlx::query(SQL)
-        .bind(scope.account_id)
-        .bind(after_id)
-        .bind(&scope.house_ids)
-        .bind(bounds.dt_updated.from)
-        .bind(bounds.dt_updated.until)
-        .bind(&filter.deal_status)
-        .bind(&filter.deal_ids)
-        .bind(&filter.deal_dogovor_number)
-        .bind(bounds.dt_status_changed.from)
-        .bind(bounds.dt_status_changed.until)
-        .bind(filter.dogovor_day.from)
-        .bind(filter.dogovor_day.to)
-        .bind(filter.day_reg_start.from)
-        .bind(filter.day_reg_start.to)
-        .bind(filter.day_reg_end.from)
-        .bind(filter.day_reg_end.to)
-        .bind(&filter.flat_status)
-        .bind(filter.only_active)
-        .bind(&filter.flat_ids)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?)
+    let statement = copy_statement(
+        SQL,
+        &[
+            &scope.account_id,
+            &after_id,
+            &scope.house_ids,
+            &bounds.dt_updated.from,
+            &bounds.dt_updated.until,
+            &filter.deal_status,
+            &filter.deal_ids,
+            &filter.deal_dogovor_number,
+            &bounds.dt_status_changed.from,
+            &bounds.dt_status_changed.until,
+            &filter.dogovor_day.from,
+            &filter.dogovor_day.to,
+            &filter.day_reg_start.from,
+            &filter.day_reg_start.to,
+            &filter.day_reg_end.from,
+            &filter.day_reg_end.to,
+            &filter.flat_status,
+            &filter.only_active,
+            &filter.flat_ids,
+            &limit,
+        ],
+    )?;
+    Rows::copy(conn, &statement, col::deal::LEN + col::unit::LEN).await
 }
 
 /// The next `limit` units after `after_id` that pass the filter, in id order.
@@ -276,7 +266,7 @@ pub async fn units_page(
     bounds: &UnitBounds,
     after_id: i64,
     limit: i64,
-) -> Result<Vec<PgRow>> {
+) -> Result<Rows> {
     const SQL: &str = concat!(
         "select ",
         unit_columns!(),
@@ -293,33 +283,40 @@ pub async fn units_page(
           order by u.id
           limit $9"
     );
-    Ok(sqlx::query(SQL)
-        .bind(scope.account_id)
-        .bind(after_id)
-        .bind(&scope.house_ids)
-        .bind(&filter.ids)
-        .bind(&filter.flat_ids)
-        .bind(&filter.flat_status)
-        .bind(bounds.dt_updated.from)
-        .bind(bounds.dt_updated.until)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?)
+    let statement = copy_statement(
+        SQL,
+        &[
+            &scope.account_id,
+            &after_id,
+            &scope.house_ids,
+            &filter.ids,
+            &filter.flat_ids,
+            &filter.flat_status,
+            &bounds.dt_updated.from,
+            &bounds.dt_updated.until,
+            &limit,
+        ],
+    )?;
+    Rows::copy(conn, &statement, col::unit::LEN).await
 }
 
 /// The active deals of a page of units (at most one each), by unit: the unit's id, then the
 /// deal's columns (from 1 on), read through the partial unique index on `unit_id`.
-pub const ACTIVE_DEALS_OF_UNITS: &str = concat!(
-    "select d.unit_id, ",
-    deal_columns!(),
-    " from deals d
-     where ($1::bigint[] is null or d.unit_id = any($1)) and d.unit_id between $2 and $3
-       and d.is_active
-     order by d.unit_id"
-);
+pub const ACTIVE_DEALS_OF_UNITS: ChildQuery = ChildQuery {
+    sql: concat!(
+        "select d.unit_id, ",
+        deal_columns!(),
+        " from deals d
+         where ($1::bigint[] is null or d.unit_id = any($1)) and d.unit_id between $2 and $3
+           and d.is_active
+         order by d.unit_id"
+    ),
+    width: 1 + col::deal::LEN,
+};
 
 /// Participants of the deals (`col::participant`), by deal, then by client id.
-pub const PARTICIPANTS: &str = "
+pub const PARTICIPANTS: ChildQuery = ChildQuery {
+    sql: "
     select p.deal_id, c.id, c.type, p.share_num, p.share_den, c.name,
            c.last_name, c.first_name, c.middle_name, c.birth_day, c.phones, c.email,
            c.passport_series, c.passport_number, c.passport_issued_by, c.passport_issue_day,
@@ -327,49 +324,61 @@ pub const PARTICIPANTS: &str = "
       from deal_participants p
       join clients c on c.id = p.client_id
      where ($1::bigint[] is null or p.deal_id = any($1)) and p.deal_id between $2 and $3
-     order by p.deal_id, p.client_id";
+     order by p.deal_id, p.client_id",
+    width: col::participant::LEN,
+};
 
 /// Custom field values of the deals (`col::value`), by deal, then by field id.
-pub const DEAL_FIELDS: &str = "
+pub const DEAL_FIELDS: ChildQuery = ChildQuery {
+    sql: "
     select v.deal_id, v.field_id, v.value_string, v.value_number::text, v.value_date,
            v.value_bool
       from deal_field_values v
      where ($1::bigint[] is null or v.deal_id = any($1)) and v.deal_id between $2 and $3
-     order by v.deal_id, v.field_id";
+     order by v.deal_id, v.field_id",
+    width: col::value::LEN,
+};
 
 /// Custom param values of the units (`col::value`), by unit, then by param id.
-pub const UNIT_PARAMS: &str = "
+pub const UNIT_PARAMS: ChildQuery = ChildQuery {
+    sql: "
     select v.unit_id, v.param_id, v.value_string, v.value_number::text, v.value_date,
            v.value_bool
       from unit_param_values v
      where ($1::bigint[] is null or v.unit_id = any($1)) and v.unit_id between $2 and $3
-     order by v.unit_id, v.param_id";
+     order by v.unit_id, v.param_id",
+    width: col::value::LEN,
+};
 
 /// Payments of the deals (`col::payment`), by deal, then by payment id.
-pub const PAYMENTS: &str = "
+pub const PAYMENTS: ChildQuery = ChildQuery {
+    sql: "
     select deal_id, id, type, day, sum::text, comment, dt_created
       from payments
      where ($1::bigint[] is null or deal_id = any($1)) and deal_id between $2 and $3
-     order by deal_id, id";
+     order by deal_id, id",
+    width: col::payment::LEN,
+};
 
-/// The rows of `sql` (one of the set queries above) that belong to the items `ids`: `$1` is the
-/// id list or null, `$2` and `$3` the smallest and largest id (see `Keys`).
-pub async fn by_keys(conn: &mut PgConnection, sql: &'static str, ids: &[i64]) -> Result<Children> {
+/// A query of the children of a batch's items, and how many columns its rows have.
+#[derive(Clone, Copy)]
+pub struct ChildQuery {
+    pub sql: &'static str,
+    pub width: usize,
+}
+
+/// The rows of `query` (one of the set queries above) that belong to the items `ids`: `$1` is
+/// the id list or null, `$2` and `$3` the smallest and largest id (see `Keys`).
+pub async fn by_keys(conn: &mut PgConnection, query: ChildQuery, ids: &[i64]) -> Result<Children> {
     if ids.is_empty() {
-        return Ok(Children::default());
+        return Ok(Children::empty(query.width));
     }
     let keys = keys(ids);
-    let rows = sqlx::query(sql)
-        .bind(keys.list)
-        .bind(keys.first)
-        .bind(keys.last)
-        .fetch_all(&mut *conn)
-        .await?;
-    Children::new(rows)
+    let statement = copy_statement(query.sql, &[&keys.list, &keys.first, &keys.last])?;
+    Children::new(Rows::copy(conn, &statement, query.width).await?)
 }
 
 /// The children of a page of deals, each sorted by deal id.
-#[derive(Default)]
 pub struct DealChildren {
     pub participants: Children,
     pub fields: Children,
@@ -391,18 +400,18 @@ impl DealChildren {
 /// batch (a full feed, most filters) then reads each child table with one index descent and a
 /// short scan, instead of one descent per id; rows of ids in the range but not in the batch
 /// cost little and are never looked up by the writer.
-struct Keys<'a> {
-    list: Option<&'a [i64]>,
+struct Keys {
+    list: Option<Vec<i64>>,
     first: i64,
     last: i64,
 }
 
-fn keys(ids: &[i64]) -> Keys<'_> {
+fn keys(ids: &[i64]) -> Keys {
     let first = ids.iter().copied().min().unwrap_or(0);
     let last = ids.iter().copied().max().unwrap_or(-1);
     let dense = i128::from(last) - i128::from(first) < 2 * ids.len() as i128;
     Keys {
-        list: (!dense).then_some(ids),
+        list: (!dense).then(|| ids.to_vec()),
         first,
         last,
     }

@@ -16,4 +16,7 @@ mod json;
 mod load;
 mod pages;
 mod render;
+mod rows;
+mod snapshot;
+mod sql;
 pub mod stream;

@@ -7,9 +7,7 @@
 //! transaction: one snapshot, as docs/feeds.md promises. A channel of one batch bounds memory: at most
 //! three batches exist at once (rendered, waiting, loading), whatever the size of the feed.
 
-use std::{future::Future, pin::Pin};
-
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::PgConnection;
 use tokio::{sync::mpsc, task::JoinHandle};
 use tracing::Instrument;
 
@@ -18,20 +16,13 @@ use super::{
     dates::DateFormat,
     load::Tombstone,
     render::Style,
+    snapshot::{BoxFuture, Snapshot},
 };
 use crate::{Error, Result};
 
 /// Items per batch: one query for the items and one per child table. 1,000 beat both 100 and
 /// 5,000 (issue 6).
 pub const PAGE: i64 = 1000;
-
-/// A future that rustc can prove `Send`: sqlx's `Executor` for `&mut PgConnection` is not general
-/// enough for it otherwise (rust-lang/rust#100013).
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-pub fn boxed<'a, T>(future: impl Future<Output = T> + Send + 'a) -> BoxFuture<'a, T> {
-    Box::pin(future)
-}
 
 /// One batch of a feed, as the loader hands it to the writer.
 pub trait Batch: Sized + Send + 'static {
@@ -96,8 +87,9 @@ pub struct Pages<B> {
 }
 
 impl<B: Batch> Pages<B> {
-    /// Starts loading at once; the loader rolls `tx` back when it is done or the writer is gone.
-    pub fn spawn(mut tx: Transaction<'static, Postgres>, query: B::Query, span: Span) -> Pages<B> {
+    /// Starts loading at once. The loader ends `snapshot` when it is done or the writer is gone
+    /// (after a whole batch), and drops it, closing its connection, after an error.
+    pub fn spawn(mut snapshot: Snapshot, query: B::Query, span: Span) -> Pages<B> {
         let (sender, receiver) = mpsc::channel(1);
         let loader = tokio::spawn(
             async move {
@@ -105,9 +97,12 @@ impl<B: Batch> Pages<B> {
                 let mut catalog = CatalogReader::new(account_id, date_format);
                 let mut after = span.after_id;
                 let mut left = span.limit;
+                let mut failed;
                 loop {
                     let message =
-                        load_next::<B>(&mut tx, &query, &mut catalog, after, left, span).await;
+                        load_next::<B>(snapshot.conn(), &query, &mut catalog, after, left, span)
+                            .await;
+                    failed = message.is_err();
                     let next = match &message {
                         Ok(loaded) if !loaded.last => loaded.batch.last_id(),
                         _ => None,
@@ -124,7 +119,9 @@ impl<B: Batch> Pages<B> {
                         None => break,
                     }
                 }
-                let _ = tx.rollback().await;
+                if !failed {
+                    snapshot.end().await;
+                }
             }
             .instrument(tracing::Span::current()),
         );

@@ -3,15 +3,14 @@
 //! catalog (what items share, rendered once). Both feeds use the same writers for the unit object
 //! and the deal object.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sqlx::postgres::PgRow;
 
 use super::{
     catalog::{Catalog, CustomType, Definition},
     dates::DateFormat,
     json::{self, array, json_string, Object},
-    load::{col, get, required_text, text, Tombstone},
+    load::{col, Tombstone},
+    rows::{Row, Run},
 };
 use crate::{Error, Result};
 
@@ -24,9 +23,9 @@ pub struct Style<'a> {
 
 /// One deal's children: rows of `PARTICIPANTS`, `DEAL_FIELDS` and `PAYMENTS`.
 pub struct DealKids<'a> {
-    pub participants: &'a [PgRow],
-    pub fields: &'a [PgRow],
-    pub payments: &'a [PgRow],
+    pub participants: Run<'a>,
+    pub fields: Run<'a>,
+    pub payments: Run<'a>,
 }
 
 /// One item of the deals feed: the deal object with `flat`. `row` is a row of `deals_page`
@@ -35,9 +34,9 @@ pub fn deal_item(
     out: &mut Vec<u8>,
     style: Style,
     catalog: &Catalog,
-    row: &PgRow,
+    row: Row<'_>,
     kids: DealKids<'_>,
-    params: &[PgRow],
+    params: Run<'_>,
 ) -> Result<()> {
     let mut item = Object::open(out);
     deal_fields(&mut item, style, catalog, row, 0, kids)?;
@@ -55,9 +54,9 @@ pub fn unit_item(
     out: &mut Vec<u8>,
     style: Style,
     catalog: &Catalog,
-    row: &PgRow,
-    params: &[PgRow],
-    deal: Option<(&PgRow, DealKids<'_>)>,
+    row: Row<'_>,
+    params: Run<'_>,
+    deal: Option<(Row<'_>, DealKids<'_>)>,
 ) -> Result<()> {
     let mut item = Object::open(out);
     unit_fields(&mut item, style, catalog, row, 0, params)?;
@@ -94,38 +93,38 @@ fn deal_fields(
     o: &mut Object,
     style: Style,
     catalog: &Catalog,
-    row: &PgRow,
+    row: Row<'_>,
     at: usize,
     kids: DealKids<'_>,
 ) -> Result<()> {
     use col::deal::*;
-    o.int("id", get(row, at + ID)?);
-    let status_id: i64 = get(row, at + STATUS_ID)?;
+    o.int("id", row.int8(at + ID)?);
+    let status_id = row.int8(at + STATUS_ID)?;
     o.int("status_id", status_id);
     let title = catalog
         .stages
         .get(&status_id)
         .ok_or_else(|| missing("deal stage", status_id))?;
     o.raw("status_title", title);
-    o.flag("is_active", get(row, at + IS_ACTIVE)?);
-    o.opt_text("dogovor_number", text(row, at + DOGOVOR_NUMBER)?);
+    o.flag("is_active", row.bool(at + IS_ACTIVE)?);
+    o.opt_text("dogovor_number", row.text(at + DOGOVOR_NUMBER)?);
     o.date(
         "dogovor_day",
-        get(row, at + DOGOVOR_DAY)?,
+        row.date(at + DOGOVOR_DAY)?,
         style.date_format,
     );
     o.date(
         "day_reg_start",
-        get(row, at + DAY_REG_START)?,
+        row.date(at + DAY_REG_START)?,
         style.date_format,
     );
     o.date(
         "day_reg_end",
-        get(row, at + DAY_REG_END)?,
+        row.date(at + DAY_REG_END)?,
         style.date_format,
     );
-    o.number("sum", text(row, at + SUM)?);
-    match get::<Option<i64>>(row, at + MANAGER_ID)? {
+    o.number("sum", row.text(at + SUM)?);
+    match row.opt_int8(at + MANAGER_ID)? {
         Some(id) => o.raw(
             "manager",
             catalog
@@ -135,11 +134,11 @@ fn deal_fields(
         ),
         None => o.null("manager"),
     }
-    o.datetime("dt_created", get(row, at + DT_CREATED)?, style.tz);
-    o.datetime("dt_updated", get(row, at + DT_UPDATED)?, style.tz);
+    o.datetime("dt_created", row.timestamp(at + DT_CREATED)?, style.tz);
+    o.datetime("dt_updated", row.timestamp(at + DT_UPDATED)?, style.tz);
     o.datetime(
         "dt_status_changed",
-        get(row, at + DT_STATUS_CHANGED)?,
+        row.timestamp(at + DT_STATUS_CHANGED)?,
         style.tz,
     );
     let mut failed = None;
@@ -168,25 +167,25 @@ fn unit_fields(
     o: &mut Object,
     style: Style,
     catalog: &Catalog,
-    row: &PgRow,
+    row: Row<'_>,
     at: usize,
-    params: &[PgRow],
+    params: Run<'_>,
 ) -> Result<()> {
     use col::unit::*;
-    o.int("id", get(row, at + ID)?);
-    o.text("sid", required_text(row, at + SID)?);
-    o.int("type", get::<i16>(row, at + TYPE)?.into());
-    o.text("number", required_text(row, at + NUMBER)?);
-    o.int("status", get::<i16>(row, at + STATUS)?.into());
-    o.opt_int("rooms", get::<Option<i16>>(row, at + ROOMS)?.map(i64::from));
-    o.flag("is_studio", get(row, at + IS_STUDIO)?);
-    o.number("area", text(row, at + AREA)?);
-    o.number("area_living", text(row, at + AREA_LIVING)?);
-    o.number("area_kitchen", text(row, at + AREA_KITCHEN)?);
-    o.int("floor", get::<i32>(row, at + FLOOR)?.into());
-    o.number("price", text(row, at + PRICE)?);
-    o.number("metr_price", text(row, at + METR_PRICE)?);
-    let house_id: i64 = get(row, at + HOUSE_ID)?;
+    o.int("id", row.int8(at + ID)?);
+    o.text("sid", row.required_text(at + SID)?);
+    o.int("type", row.int2(at + TYPE)?.into());
+    o.text("number", row.required_text(at + NUMBER)?);
+    o.int("status", row.int2(at + STATUS)?.into());
+    o.opt_int("rooms", row.opt_int2(at + ROOMS)?.map(i64::from));
+    o.flag("is_studio", row.bool(at + IS_STUDIO)?);
+    o.number("area", row.text(at + AREA)?);
+    o.number("area_living", row.text(at + AREA_LIVING)?);
+    o.number("area_kitchen", row.text(at + AREA_KITCHEN)?);
+    o.int("floor", row.int4(at + FLOOR)?.into());
+    o.number("price", row.text(at + PRICE)?);
+    o.number("metr_price", row.text(at + METR_PRICE)?);
+    let house_id = row.int8(at + HOUSE_ID)?;
     let house = catalog
         .houses
         .get(&house_id)
@@ -197,7 +196,7 @@ fn unit_fields(
         .ok_or_else(|| missing("project", house.project_id))?;
     o.raw("project", project);
     o.raw("house", &house.json);
-    match get::<Option<i64>>(row, at + SECTION_ID)? {
+    match row.opt_int8(at + SECTION_ID)? {
         Some(id) => o.raw(
             "section",
             catalog
@@ -207,7 +206,7 @@ fn unit_fields(
         ),
         None => o.null("section"),
     }
-    match get::<Option<i64>>(row, at + ORGANIZATION_ID)? {
+    match row.opt_int8(at + ORGANIZATION_ID)? {
         Some(id) => o.raw(
             "organization",
             catalog
@@ -225,7 +224,7 @@ fn unit_fields(
         params,
         &mut failed,
     );
-    o.datetime("dt_updated", get(row, at + DT_UPDATED)?, style.tz);
+    o.datetime("dt_updated", row.timestamp(at + DT_UPDATED)?, style.tz);
     failed.map_or(Ok(()), Err)
 }
 
@@ -235,7 +234,7 @@ fn custom_values(
     out: &mut Vec<u8>,
     style: Style,
     definitions: &std::collections::HashMap<i64, Definition>,
-    rows: &[PgRow],
+    rows: Run<'_>,
     failed: &mut Option<Error>,
 ) {
     array(out, rows, |out, row| {
@@ -250,22 +249,22 @@ fn custom_value(
     out: &mut Vec<u8>,
     style: Style,
     definitions: &std::collections::HashMap<i64, Definition>,
-    row: &PgRow,
+    row: Row<'_>,
 ) -> Result<()> {
     use col::value::*;
-    let id: i64 = get(row, DEFINITION)?;
+    let id = row.int8(DEFINITION)?;
     let definition = definitions
         .get(&id)
         .ok_or_else(|| missing("custom definition", id))?;
     out.extend_from_slice(&definition.prefix);
     match definition.kind {
-        CustomType::String => match text(row, STRING)? {
+        CustomType::String => match row.text(STRING)? {
             Some(value) if !value.is_empty() => json_string(out, value),
             _ => out.extend_from_slice(b"null"),
         },
-        CustomType::Number => json::number(out, text(row, NUMBER)?),
-        CustomType::Date => json::date(out, get(row, DATE)?, style.date_format),
-        CustomType::Bool => match get::<Option<bool>>(row, BOOL)? {
+        CustomType::Number => json::number(out, row.text(NUMBER)?),
+        CustomType::Date => json::date(out, row.date(DATE)?, style.date_format),
+        CustomType::Bool => match row.opt_bool(BOOL)? {
             Some(value) => out.push(if value { b'1' } else { b'0' }),
             None => out.extend_from_slice(b"null"),
         },
@@ -274,15 +273,12 @@ fn custom_value(
     Ok(())
 }
 
-fn participant(out: &mut Vec<u8>, style: Style, row: &PgRow) -> Result<()> {
+fn participant(out: &mut Vec<u8>, style: Style, row: Row<'_>) -> Result<()> {
     use col::participant::*;
     let mut o = Object::open(out);
-    o.int("id", get(row, ID)?);
-    o.text("type", required_text(row, TYPE)?);
-    match (
-        get::<Option<i32>>(row, SHARE_NUM)?,
-        get::<Option<i32>>(row, SHARE_DEN)?,
-    ) {
+    o.int("id", row.int8(ID)?);
+    o.text("type", row.required_text(TYPE)?);
+    match (row.opt_int4(SHARE_NUM)?, row.opt_int4(SHARE_DEN)?) {
         (Some(num), Some(den)) => {
             let out = o.key("share");
             out.push(b'"');
@@ -293,21 +289,28 @@ fn participant(out: &mut Vec<u8>, style: Style, row: &PgRow) -> Result<()> {
         }
         _ => o.null("share"),
     }
-    o.text("name", required_text(row, NAME)?);
-    o.opt_text("last_name", text(row, LAST_NAME)?);
-    o.opt_text("first_name", text(row, FIRST_NAME)?);
-    o.opt_text("middle_name", text(row, MIDDLE_NAME)?);
-    o.date("birth_day", get(row, BIRTH_DAY)?, style.date_format);
-    let phones: Vec<String> = get(row, PHONES)?;
-    array(o.key("phones"), &phones, |out, phone| {
-        json_string(out, phone.as_bytes())
-    });
-    o.opt_text("email", text(row, EMAIL)?);
-    let series = text(row, PASSPORT_SERIES)?;
-    let number = text(row, PASSPORT_NUMBER)?;
-    let issued_by = text(row, PASSPORT_ISSUED_BY)?;
-    let issue_day: Option<NaiveDate> = get(row, PASSPORT_ISSUE_DAY)?;
-    let department = text(row, PASSPORT_DEPARTMENT_CODE)?;
+    o.text("name", row.required_text(NAME)?);
+    o.opt_text("last_name", row.text(LAST_NAME)?);
+    o.opt_text("first_name", row.text(FIRST_NAME)?);
+    o.opt_text("middle_name", row.text(MIDDLE_NAME)?);
+    o.date("birth_day", row.date(BIRTH_DAY)?, style.date_format);
+    let phones = o.key("phones");
+    phones.push(b'[');
+    let mut first = true;
+    row.texts(PHONES, |phone| {
+        if !first {
+            phones.push(b',');
+        }
+        first = false;
+        json_string(phones, phone);
+    })?;
+    phones.push(b']');
+    o.opt_text("email", row.text(EMAIL)?);
+    let series = row.text(PASSPORT_SERIES)?;
+    let number = row.text(PASSPORT_NUMBER)?;
+    let issued_by = row.text(PASSPORT_ISSUED_BY)?;
+    let issue_day = row.date(PASSPORT_ISSUE_DAY)?;
+    let department = row.text(PASSPORT_DEPARTMENT_CODE)?;
     let given = |s: Option<&[u8]>| s.is_some_and(|s| !s.is_empty());
     if given(series)
         || given(number)
@@ -325,29 +328,25 @@ fn participant(out: &mut Vec<u8>, style: Style, row: &PgRow) -> Result<()> {
     } else {
         o.null("passport");
     }
-    o.opt_text("snils", text(row, SNILS)?);
-    o.opt_text("inn", text(row, INN)?);
-    o.opt_text("kpp", text(row, KPP)?);
-    o.opt_text("ogrn", text(row, OGRN)?);
-    o.opt_text("address", text(row, ADDRESS)?);
-    o.datetime(
-        "dt_created",
-        get::<DateTime<Utc>>(row, DT_CREATED)?,
-        style.tz,
-    );
+    o.opt_text("snils", row.text(SNILS)?);
+    o.opt_text("inn", row.text(INN)?);
+    o.opt_text("kpp", row.text(KPP)?);
+    o.opt_text("ogrn", row.text(OGRN)?);
+    o.opt_text("address", row.text(ADDRESS)?);
+    o.datetime("dt_created", row.timestamp(DT_CREATED)?, style.tz);
     o.close();
     Ok(())
 }
 
-fn payment(out: &mut Vec<u8>, style: Style, row: &PgRow) -> Result<()> {
+fn payment(out: &mut Vec<u8>, style: Style, row: Row<'_>) -> Result<()> {
     use col::payment::*;
     let mut o = Object::open(out);
-    o.int("id", get(row, ID)?);
-    o.text("type", required_text(row, TYPE)?);
-    o.date("day", Some(get(row, DAY)?), style.date_format);
-    o.number("sum", Some(required_text(row, SUM)?));
-    o.opt_text("comment", text(row, COMMENT)?);
-    o.datetime("dt_created", get(row, DT_CREATED)?, style.tz);
+    o.int("id", row.int8(ID)?);
+    o.text("type", row.required_text(TYPE)?);
+    o.date("day", row.date(DAY)?, style.date_format);
+    o.number("sum", Some(row.required_text(SUM)?));
+    o.opt_text("comment", row.text(COMMENT)?);
+    o.datetime("dt_created", row.timestamp(DT_CREATED)?, style.tz);
     o.close();
     Ok(())
 }

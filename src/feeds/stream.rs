@@ -19,7 +19,7 @@ use std::{
 use axum::body::Body;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::PgPool;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tracing::Instrument;
 
@@ -29,6 +29,7 @@ use super::{
     filter::{DealFilter, FeedQuery, UnitFilter},
     load::Scope,
     pages::{Batch, Pages, Span},
+    snapshot::Snapshot,
 };
 use crate::{
     links::{AccessLog, Feed},
@@ -66,36 +67,15 @@ pub struct Delivery {
     pub log: AccessLog,
 }
 
-/// Opens the snapshot: called before the response starts, so that a database that is down
-/// answers 503 before any byte is sent.
-///
-/// The `BEGIN` runs in a task of its own: a client that hangs up drops the handler's future, and
-/// a `begin` cancelled between sending `BEGIN` and getting its answer would hand the connection
-/// back to the pool inside the transaction (sqlx does not know it started). Finished in its own
-/// task, the transaction always reaches a `Transaction`, whose drop rolls it back.
-pub async fn begin(db: &PgPool) -> Result<Transaction<'static, Postgres>> {
-    let db = db.clone();
-    let opened = tokio::spawn(async move {
-        // Custom plans: the optional filters are `($n is null or …)`, which only a plan made for
-        // the actual values turns into index lookups. No parallel workers: every query reads one
-        // batch, which a worker costs more to start than to help with.
-        db.begin_with(
-            "begin isolation level repeatable read, read only;
-             set local plan_cache_mode = force_custom_plan;
-             set local max_parallel_workers_per_gather = 0;",
-        )
-        .await
-    });
-    match opened.await {
-        Ok(tx) => Ok(tx?),
-        Err(e) => Err(Error::internal("opening the feed's snapshot", e)),
-    }
+/// Opens the snapshot a response is built from (see `Snapshot::begin`).
+pub async fn begin(db: &PgPool) -> Result<Snapshot> {
+    Snapshot::begin(db).await
 }
 
-/// The body of the feed from the snapshot `tx`, once its first batch is loaded; or the error
-/// that came before it, with the delivery to finish.
+/// The body of the feed from `snapshot`, once its first batch is loaded; or the error that came
+/// before it, with the delivery to finish.
 pub async fn respond(
-    tx: Transaction<'static, Postgres>,
+    snapshot: Snapshot,
     feed: Feed,
     request: Request,
     delivery: Delivery,
@@ -109,13 +89,13 @@ pub async fn respond(
         Query::Deals(q) => {
             let span = span_of(q);
             let query = DealQuery::new(scope, &q.filter, &q.date_format, now, feed.tz);
-            let pages = Pages::<DealPage>::spawn(tx, query, span);
+            let pages = Pages::<DealPage>::spawn(snapshot, query, span);
             start(pages, feed, request, now, delivery).await
         }
         Query::Units(q) => {
             let span = span_of(q);
             let query = UnitQuery::new(scope, &q.filter, &q.date_format, now, feed.tz);
-            let pages = Pages::<UnitPage>::spawn(tx, query, span);
+            let pages = Pages::<UnitPage>::spawn(snapshot, query, span);
             start(pages, feed, request, now, delivery).await
         }
     }

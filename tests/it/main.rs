@@ -11,6 +11,7 @@ mod config;
 mod deals_feed;
 mod demo_feeds;
 mod feed_links;
+mod feed_values;
 mod filters;
 mod flaky_proxy;
 mod guide;
