@@ -15,7 +15,7 @@ use super::{
     rows::Rows,
     snapshot::{boxed, BoxFuture},
 };
-use crate::{links::FeedKind, Result};
+use crate::{links::FeedKind, Error, Result};
 
 /// What selects a deals feed's items: the feed's scope, the request's filter and date format.
 pub struct DealQuery {
@@ -52,10 +52,10 @@ impl DealQuery {
     }
 }
 
-/// A batch of the deals feed: deals with their units (one row each), the units' params and the
-/// deals' children.
+/// A batch of the deals feed: deals, their units and the units' params, the deals' children.
 pub struct DealPage {
     deals: Rows,
+    units: Children,
     params: Children,
     children: DealChildren,
 }
@@ -88,14 +88,16 @@ impl Batch for DealPage {
                 .collect::<Result<Vec<i64>>>()?;
             let mut unit_ids = deals
                 .all()
-                .map(|row| row.int8(col::deal::LEN + col::unit::ID))
+                .map(|row| row.int8(col::deal::UNIT_ID))
                 .collect::<Result<Vec<i64>>>()?;
             unit_ids.sort_unstable();
             unit_ids.dedup();
+            let units = boxed(load::by_keys(conn, load::UNITS, &unit_ids)).await?;
             let params = boxed(load::by_keys(conn, load::UNIT_PARAMS, &unit_ids)).await?;
             let children = boxed(DealChildren::load(conn, &deal_ids)).await?;
             Ok(DealPage {
                 deals,
+                units,
                 params,
                 children,
             })
@@ -131,9 +133,23 @@ impl Batch for DealPage {
     fn render(&self, i: usize, style: Style, catalog: &Catalog, out: &mut Vec<u8>) -> Result<()> {
         let row = self.deals.row_at(i);
         let deal_id = row.int8(col::deal::ID)?;
-        let unit_id = row.int8(col::deal::LEN + col::unit::ID)?;
+        let unit_id = row.int8(col::deal::UNIT_ID)?;
+        let unit = self.units.of(unit_id).first().ok_or_else(|| {
+            Error::internal(
+                "writing a feed item",
+                format!("the unit {unit_id} of deal {deal_id} is not in its batch"),
+            )
+        })?;
         let kids = deal_kids(&self.children, deal_id);
-        render::deal_item(out, style, catalog, row, kids, self.params.of(unit_id))
+        render::deal_item(
+            out,
+            style,
+            catalog,
+            row,
+            kids,
+            unit,
+            self.params.of(unit_id),
+        )
     }
 
     fn catalog_of(q: &DealQuery) -> (i64, &DateFormat) {
@@ -142,8 +158,8 @@ impl Batch for DealPage {
 
     fn places(&self) -> Result<Places> {
         let mut places = Places::default();
-        for row in self.deals.all() {
-            places.add_unit(row, col::deal::LEN)?;
+        for row in self.units.all() {
+            places.add_unit(row)?;
         }
         Ok(places)
     }
@@ -273,7 +289,7 @@ impl Batch for UnitPage {
     fn places(&self) -> Result<Places> {
         let mut places = Places::default();
         for row in self.units.all() {
-            places.add_unit(row, 0)?;
+            places.add_unit(row)?;
         }
         Ok(places)
     }

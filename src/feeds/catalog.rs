@@ -84,13 +84,12 @@ pub struct Places {
 }
 
 impl Places {
-    /// Notes the places of the unit whose columns (`col::unit`) start at `at` in `row`.
-    pub fn add_unit(&mut self, row: Row<'_>, at: usize) -> Result<()> {
-        self.houses.push(row.int8(at + col::unit::HOUSE_ID)?);
-        self.sections
-            .extend(row.opt_int8(at + col::unit::SECTION_ID)?);
+    /// Notes the places of a unit, from its row of unit columns (`col::unit`).
+    pub fn add_unit(&mut self, row: Row<'_>) -> Result<()> {
+        self.houses.push(row.int8(col::unit::HOUSE_ID)?);
+        self.sections.extend(row.opt_int8(col::unit::SECTION_ID)?);
         self.organizations
-            .extend(row.opt_int8(at + col::unit::ORGANIZATION_ID)?);
+            .extend(row.opt_int8(col::unit::ORGANIZATION_ID)?);
         Ok(())
     }
 }

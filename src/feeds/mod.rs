@@ -14,6 +14,7 @@ mod document;
 pub mod filter;
 mod json;
 mod load;
+mod numeric;
 mod pages;
 mod render;
 mod rows;

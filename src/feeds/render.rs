@@ -28,20 +28,21 @@ pub struct DealKids<'a> {
     pub payments: Run<'a>,
 }
 
-/// One item of the deals feed: the deal object with `flat`. `row` is a row of `deals_page`
-/// (the deal's columns, then its unit's); `params` the unit's rows of `UNIT_PARAMS`.
+/// One item of the deals feed: the deal object with `flat`. `row` is a row of `deals_page`,
+/// `unit` its unit's row of `UNITS` and `params` the unit's rows of `UNIT_PARAMS`.
 pub fn deal_item(
     out: &mut Vec<u8>,
     style: Style,
     catalog: &Catalog,
     row: Row<'_>,
     kids: DealKids<'_>,
+    unit: Row<'_>,
     params: Run<'_>,
 ) -> Result<()> {
     let mut item = Object::open(out);
     deal_fields(&mut item, style, catalog, row, 0, kids)?;
     let mut flat = Object::open(item.key("flat"));
-    unit_fields(&mut flat, style, catalog, row, col::deal::LEN, params)?;
+    unit_fields(&mut flat, style, catalog, unit, params)?;
     flat.close();
     item.close();
     Ok(())
@@ -59,7 +60,7 @@ pub fn unit_item(
     deal: Option<(Row<'_>, DealKids<'_>)>,
 ) -> Result<()> {
     let mut item = Object::open(out);
-    unit_fields(&mut item, style, catalog, row, 0, params)?;
+    unit_fields(&mut item, style, catalog, row, params)?;
     match deal {
         Some((deal, kids)) => {
             let mut object = Object::open(item.key("deal"));
@@ -123,7 +124,7 @@ fn deal_fields(
         row.date(at + DAY_REG_END)?,
         style.date_format,
     );
-    o.number("sum", row.text(at + SUM)?);
+    o.number("sum", row.numeric(at + SUM)?);
     match row.opt_int8(at + MANAGER_ID)? {
         Some(id) => o.raw(
             "manager",
@@ -162,30 +163,29 @@ fn deal_fields(
     failed.map_or(Ok(()), Err)
 }
 
-/// The unit object's fields, from the unit columns that start at `at` in `row`.
+/// The unit object's fields, from a row of unit columns (`col::unit`).
 fn unit_fields(
     o: &mut Object,
     style: Style,
     catalog: &Catalog,
     row: Row<'_>,
-    at: usize,
     params: Run<'_>,
 ) -> Result<()> {
     use col::unit::*;
-    o.int("id", row.int8(at + ID)?);
-    o.text("sid", row.required_text(at + SID)?);
-    o.int("type", row.int2(at + TYPE)?.into());
-    o.text("number", row.required_text(at + NUMBER)?);
-    o.int("status", row.int2(at + STATUS)?.into());
-    o.opt_int("rooms", row.opt_int2(at + ROOMS)?.map(i64::from));
-    o.flag("is_studio", row.bool(at + IS_STUDIO)?);
-    o.number("area", row.text(at + AREA)?);
-    o.number("area_living", row.text(at + AREA_LIVING)?);
-    o.number("area_kitchen", row.text(at + AREA_KITCHEN)?);
-    o.int("floor", row.int4(at + FLOOR)?.into());
-    o.number("price", row.text(at + PRICE)?);
-    o.number("metr_price", row.text(at + METR_PRICE)?);
-    let house_id = row.int8(at + HOUSE_ID)?;
+    o.int("id", row.int8(ID)?);
+    o.text("sid", row.required_text(SID)?);
+    o.int("type", row.int2(TYPE)?.into());
+    o.text("number", row.required_text(NUMBER)?);
+    o.int("status", row.int2(STATUS)?.into());
+    o.opt_int("rooms", row.opt_int2(ROOMS)?.map(i64::from));
+    o.flag("is_studio", row.bool(IS_STUDIO)?);
+    o.number("area", row.numeric(AREA)?);
+    o.number("area_living", row.numeric(AREA_LIVING)?);
+    o.number("area_kitchen", row.numeric(AREA_KITCHEN)?);
+    o.int("floor", row.int4(FLOOR)?.into());
+    o.number("price", row.numeric(PRICE)?);
+    o.number("metr_price", row.numeric(METR_PRICE)?);
+    let house_id = row.int8(HOUSE_ID)?;
     let house = catalog
         .houses
         .get(&house_id)
@@ -196,7 +196,7 @@ fn unit_fields(
         .ok_or_else(|| missing("project", house.project_id))?;
     o.raw("project", project);
     o.raw("house", &house.json);
-    match row.opt_int8(at + SECTION_ID)? {
+    match row.opt_int8(SECTION_ID)? {
         Some(id) => o.raw(
             "section",
             catalog
@@ -206,7 +206,7 @@ fn unit_fields(
         ),
         None => o.null("section"),
     }
-    match row.opt_int8(at + ORGANIZATION_ID)? {
+    match row.opt_int8(ORGANIZATION_ID)? {
         Some(id) => o.raw(
             "organization",
             catalog
@@ -224,7 +224,7 @@ fn unit_fields(
         params,
         &mut failed,
     );
-    o.datetime("dt_updated", row.timestamp(at + DT_UPDATED)?, style.tz);
+    o.datetime("dt_updated", row.timestamp(DT_UPDATED)?, style.tz);
     failed.map_or(Ok(()), Err)
 }
 
@@ -262,7 +262,7 @@ fn custom_value(
             Some(value) if !value.is_empty() => json_string(out, value),
             _ => out.extend_from_slice(b"null"),
         },
-        CustomType::Number => json::number(out, row.text(NUMBER)?),
+        CustomType::Number => json::number(out, row.numeric(NUMBER)?),
         CustomType::Date => json::date(out, row.date(DATE)?, style.date_format),
         CustomType::Bool => match row.opt_bool(BOOL)? {
             Some(value) => out.push(if value { b'1' } else { b'0' }),
@@ -344,7 +344,7 @@ fn payment(out: &mut Vec<u8>, style: Style, row: Row<'_>) -> Result<()> {
     o.int("id", row.int8(ID)?);
     o.text("type", row.required_text(TYPE)?);
     o.date("day", row.date(DAY)?, style.date_format);
-    o.number("sum", Some(row.required_text(SUM)?));
+    o.number("sum", row.numeric(SUM)?);
     o.opt_text("comment", row.text(COMMENT)?);
     o.datetime("dt_created", row.timestamp(DT_CREATED)?, style.tz);
     o.close();

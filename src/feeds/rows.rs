@@ -18,6 +18,7 @@ use fallible_iterator::FallibleIterator;
 use futures::TryStreamExt;
 use sqlx::PgConnection;
 
+use super::numeric::Numeric;
 use crate::{Error, Result};
 
 const SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
@@ -324,6 +325,16 @@ impl<'a> Row<'a> {
             .checked_add(EPOCH_UNIX_MICROS)
             .and_then(DateTime::from_timestamp_micros)
             .ok_or_else(|| broken(format!("date-time out of range in column {col}")))
+    }
+
+    /// A `numeric`, `None` for null.
+    pub fn numeric(&self, col: usize) -> Result<Option<Numeric<'a>>> {
+        let Some(bytes) = self.bytes(col)? else {
+            return Ok(None);
+        };
+        Numeric::read(bytes)
+            .map(Some)
+            .ok_or_else(|| broken(format!("column {col} is not a numeric")))
     }
 
     /// A `text` (or a value cast to text) as its UTF-8 bytes, `None` for null.

@@ -179,3 +179,91 @@ async fn a_stopped_query_leaves_no_broken_connection_behind(pool: PgPool) {
         assert_eq!(app.get(&units).await.status, 200);
     }
 }
+
+/// Numbers leave PostgreSQL in its binary form and are written by the server: each must read
+/// exactly as PostgreSQL's own text of it (`value::text`), whatever its scale, sign or size.
+#[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
+async fn numbers_are_written_as_postgres_prints_them(pool: PgPool) {
+    load_small_fixture(&pool).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let feed = app.feed(1, FeedKind::Deals, vec![]).await;
+    let chosen = [
+        "0",
+        "-0",
+        "0.0000",
+        "1",
+        "-1",
+        "10000",
+        "9999.9999",
+        "0.00001",
+        "-0.000000001",
+        "123456789012345678901234567890.123456789",
+        "1e-20",
+        "1.5e30",
+        "100000000",
+        "0.1",
+        "1000.0001",
+        "12.50",
+        "8450000.00",
+        "-8450000.005",
+        "0.000100",
+        "99990000",
+        "NaN",
+        "Infinity",
+        "-Infinity",
+    ];
+    let mut values: Vec<String> = chosen.iter().map(|v| v.to_string()).collect();
+    // And 300 of every scale and size, from a fixed pseudo-random sequence.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    for _ in 0..300 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let digits = 1 + state % 38;
+        let scale = (state >> 8) % (digits + 6);
+        let mantissa: String = (0..digits)
+            .map(|i| char::from(b'0' + ((state >> (i % 60)) % 10) as u8))
+            .collect();
+        let sign = if state >> 63 == 1 { "-" } else { "" };
+        values.push(format!("{sign}{mantissa}e-{scale}"));
+    }
+    for (i, value) in values.iter().enumerate() {
+        let id = 1000 + i as i64;
+        sqlx::query(
+            "insert into deal_fields (id, account_id, title, type) values ($1, 1, 'n', 'number');
+             ",
+        )
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "insert into deal_field_values (account_id, deal_id, field_id, type, value_number)
+             values (1, 1002, $1, 'number', $2::numeric)",
+        )
+        .bind(id)
+        .bind(value)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let expected: Vec<(i64, Option<String>)> = sqlx::query_as(
+        "select field_id,
+                case when value_number in ('NaN', 'Infinity', '-Infinity') then null
+                     else value_number::text end
+           from deal_field_values where deal_id = 1002 and field_id >= 1000 order by field_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let text = app.query(&feed, "deal_ids=1002").await.text;
+    for (id, pg_text) in expected {
+        let key = format!("{{\"id\":{id},\"title\":\"n\",\"type\":\"number\",\"value\":");
+        let at = text
+            .find(&key)
+            .unwrap_or_else(|| panic!("field {id} missing"))
+            + key.len();
+        let written = &text[at..at + text[at..].find('}').unwrap()];
+        assert_eq!(written, pg_text.as_deref().unwrap_or("null"), "field {id}");
+    }
+}
