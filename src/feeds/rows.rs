@@ -247,6 +247,7 @@ pub struct Row<'a> {
 
 impl<'a> Row<'a> {
     /// The bytes of column `col`, `None` for null.
+    #[inline]
     pub fn bytes(&self, col: usize) -> Result<Option<&'a [u8]>> {
         let field = self
             .fields
@@ -259,6 +260,7 @@ impl<'a> Row<'a> {
         Ok(Some(&self.data[start..start + field.len as usize]))
     }
 
+    #[inline]
     fn value<const N: usize>(&self, col: usize) -> Result<Option<[u8; N]>> {
         match self.bytes(col)? {
             None => Ok(None),
@@ -271,43 +273,53 @@ impl<'a> Row<'a> {
         }
     }
 
+    #[inline]
     fn required<T>(col: usize, value: Option<T>) -> Result<T> {
         value.ok_or_else(|| broken(format!("null in column {col}, which cannot be null")))
     }
 
+    #[inline]
     pub fn opt_int8(&self, col: usize) -> Result<Option<i64>> {
         Ok(self.value(col)?.map(i64::from_be_bytes))
     }
 
+    #[inline]
     pub fn int8(&self, col: usize) -> Result<i64> {
         Self::required(col, self.opt_int8(col)?)
     }
 
+    #[inline]
     pub fn int4(&self, col: usize) -> Result<i32> {
         Self::required(col, self.opt_int4(col)?)
     }
 
+    #[inline]
     pub fn opt_int4(&self, col: usize) -> Result<Option<i32>> {
         Ok(self.value(col)?.map(i32::from_be_bytes))
     }
 
+    #[inline]
     pub fn int2(&self, col: usize) -> Result<i16> {
         Self::required(col, self.opt_int2(col)?)
     }
 
+    #[inline]
     pub fn opt_int2(&self, col: usize) -> Result<Option<i16>> {
         Ok(self.value(col)?.map(i16::from_be_bytes))
     }
 
+    #[inline]
     pub fn opt_bool(&self, col: usize) -> Result<Option<bool>> {
         Ok(self.value::<1>(col)?.map(|[b]| b != 0))
     }
 
+    #[inline]
     pub fn bool(&self, col: usize) -> Result<bool> {
         Self::required(col, self.opt_bool(col)?)
     }
 
     /// A `date`. `infinity` and days beyond chrono's range (±262,143 years) are errors.
+    #[inline]
     pub fn date(&self, col: usize) -> Result<Option<NaiveDate>> {
         let Some(days) = self.value(col)?.map(i32::from_be_bytes) else {
             return Ok(None);
@@ -319,6 +331,7 @@ impl<'a> Row<'a> {
     }
 
     /// A `timestamptz` that cannot be null; `infinity` is an error.
+    #[inline]
     pub fn timestamp(&self, col: usize) -> Result<DateTime<Utc>> {
         let micros = Self::required(col, self.value(col)?.map(i64::from_be_bytes))?;
         micros
@@ -328,6 +341,7 @@ impl<'a> Row<'a> {
     }
 
     /// A `numeric`, `None` for null.
+    #[inline]
     pub fn numeric(&self, col: usize) -> Result<Option<Numeric<'a>>> {
         let Some(bytes) = self.bytes(col)? else {
             return Ok(None);
@@ -338,15 +352,18 @@ impl<'a> Row<'a> {
     }
 
     /// A `text` (or a value cast to text) as its UTF-8 bytes, `None` for null.
+    #[inline]
     pub fn text(&self, col: usize) -> Result<Option<&'a [u8]>> {
         self.bytes(col)
     }
 
+    #[inline]
     pub fn required_text(&self, col: usize) -> Result<&'a [u8]> {
         Self::required(col, self.text(col)?)
     }
 
     /// Each element of a one-dimensional `text[]` that cannot be null, in order.
+    #[inline]
     pub fn texts(&self, col: usize, mut each: impl FnMut(&'a [u8])) -> Result<()> {
         use postgres_protocol::types::array_from_sql;
         let bytes = Self::required(col, self.bytes(col)?)?;
