@@ -9,7 +9,9 @@
 //! sections at L), so each batch reads only the ones it refers to that earlier batches did not:
 //! a request for one deal reads one house, not the account's 273.
 
-use std::collections::{HashMap, HashSet};
+// foldhash rather than std's SipHash: ids from our own database need no protection against
+// chosen collisions, and the lookups run for every item (≈3 % of a feed's server instructions).
+use foldhash::{HashMap, HashSet};
 
 use sqlx::PgConnection;
 
@@ -113,10 +115,10 @@ impl<'a> CatalogReader<'a> {
             account_id,
             date_format,
             started: false,
-            houses: HashSet::new(),
-            projects: HashSet::new(),
-            sections: HashSet::new(),
-            organizations: HashSet::new(),
+            houses: HashSet::default(),
+            projects: HashSet::default(),
+            sections: HashSet::default(),
+            organizations: HashSet::default(),
         }
     }
 

@@ -12,7 +12,7 @@ use std::{fmt, io::Write as _};
 
 use chrono::{
     format::{Item, Numeric, Pad},
-    DateTime, Datelike, Days, LocalResult, NaiveDate, TimeZone, Timelike, Utc,
+    DateTime, Datelike, Days, LocalResult, NaiveDate, Offset, TimeZone, Utc,
 };
 use chrono_tz::Tz;
 
@@ -174,30 +174,61 @@ impl fmt::Debug for DateFormat {
 
 /// Appends `instant` as `YYYY-MM-DD HH:mm:ss` in `tz`; like `DateFormat::write`, years 0–9999
 /// directly, others through chrono.
+///
+/// The zone is asked only for its offset at that instant; the local calendar date comes from
+/// `civil_from_days`. Going through chrono's local `NaiveDateTime` and its accessors cost ≈700
+/// instructions a date-time, and a deals feed writes 1.6 million of them at L.
 pub fn write_datetime(instant: DateTime<Utc>, tz: Tz, out: &mut Vec<u8>) {
-    let local = instant.with_timezone(&tz).naive_local();
-    let year = local.year();
+    let offset = tz
+        .offset_from_utc_datetime(&instant.naive_utc())
+        .fix()
+        .local_minus_utc();
+    let local = instant.timestamp() + i64::from(offset);
+    let (year, month, day) = civil_from_days(local.div_euclid(86_400));
     if !(0..=9999).contains(&year) {
+        let local = instant.with_timezone(&tz).naive_local();
         let _ = write!(out, "{}", local.format("%Y-%m-%d %H:%M:%S"));
         return;
     }
+    let second = local.rem_euclid(86_400) as u32;
     digits(out, year as u32, 4);
     out.push(b'-');
-    digits(out, local.month(), 2);
+    digits(out, month, 2);
     out.push(b'-');
-    digits(out, local.day(), 2);
+    digits(out, day, 2);
     out.push(b' ');
-    digits(out, local.hour(), 2);
+    digits(out, second / 3600, 2);
     out.push(b':');
-    digits(out, local.minute(), 2);
+    digits(out, second / 60 % 60, 2);
     out.push(b':');
-    digits(out, local.second(), 2);
+    digits(out, second % 60, 2);
+}
+
+/// The proleptic Gregorian year, month and day of `days` since 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`, from his "chrono-Compatible Low-Level Date Algorithms").
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// Appends `value` in decimal, zero-padded to `width` digits. The widths the feeds use (2 and
 /// 4, or 1 for an unpadded day or month) are written as whole arrays: a feed writes some ten
 /// million of these, and the general loop and its variable-length copy were ≈6 % of a deals
 /// feed's server instructions.
+#[inline]
 fn digits(out: &mut Vec<u8>, value: u32, width: usize) {
     let digit = |v: u32| b'0' + (v % 10) as u8;
     match width {
@@ -322,6 +353,44 @@ pub fn day_start(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
 mod tests {
     use super::*;
     use chrono::NaiveDate;
+
+    #[test]
+    fn datetimes_as_chrono_writes_them() {
+        // Zones with DST, half and quarter hours, and local mean time before 1920; instants
+        // from year 0 to 9999 and beyond, from a fixed pseudo-random sequence.
+        let zones: [Tz; 6] = [
+            chrono_tz::Europe::Moscow,
+            chrono_tz::America::New_York,
+            chrono_tz::Asia::Kolkata,
+            chrono_tz::Asia::Kathmandu,
+            chrono_tz::Pacific::Chatham,
+            chrono_tz::UTC,
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for i in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let range: u64 = if i % 10 == 0 {
+                400_000_000_000
+            } else {
+                6_000_000_000
+            };
+            let seconds = (state % (2 * range)) as i64 - (range / 2) as i64 + 1_700_000_000;
+            let Some(instant) = DateTime::from_timestamp(seconds, 0) else {
+                continue;
+            };
+            let tz = zones[i % zones.len()];
+            let mut out = Vec::new();
+            write_datetime(instant, tz, &mut out);
+            let expected = instant.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S");
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                expected.to_string(),
+                "{instant}"
+            );
+        }
+    }
 
     #[test]
     fn digits_are_zero_padded_to_their_width() {

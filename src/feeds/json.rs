@@ -121,21 +121,7 @@ impl<'a> Object<'a> {
 
 /// `value` in decimal.
 pub fn integer(out: &mut Vec<u8>, value: i64) {
-    let mut buf = [0u8; 20];
-    let mut rest = value.unsigned_abs();
-    let mut start = buf.len();
-    loop {
-        start -= 1;
-        buf[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if value < 0 {
-        out.push(b'-');
-    }
-    out.extend_from_slice(&buf[start..]);
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
 /// Which bytes a JSON string cannot hold as they are: `"`, `\` and the control characters.

@@ -233,7 +233,7 @@ fn unit_fields(
 fn custom_values(
     out: &mut Vec<u8>,
     style: Style,
-    definitions: &std::collections::HashMap<i64, Definition>,
+    definitions: &foldhash::HashMap<i64, Definition>,
     rows: Run<'_>,
     failed: &mut Option<Error>,
 ) {
@@ -248,7 +248,7 @@ fn custom_values(
 fn custom_value(
     out: &mut Vec<u8>,
     style: Style,
-    definitions: &std::collections::HashMap<i64, Definition>,
+    definitions: &foldhash::HashMap<i64, Definition>,
     row: Row<'_>,
 ) -> Result<()> {
     use col::value::*;
