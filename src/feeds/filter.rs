@@ -474,7 +474,7 @@ pub fn next_page_query(query: &str, after_id: i64) -> String {
             let name = pair.split_once('=').map_or(*pair, |(name, _)| name);
             form_urlencoded::parse(name.as_bytes())
                 .next()
-                .map_or(true, |(decoded, _)| decoded != "after_id")
+                .is_none_or(|(decoded, _)| decoded != "after_id")
         })
         .collect();
     let after = format!("after_id={after_id}");

@@ -150,7 +150,7 @@ impl Rows {
         let mut frac = a % p;
         let mut width = scale as usize;
         if trim {
-            while width > 0 && frac % 10 == 0 {
+            while width > 0 && frac.is_multiple_of(10) {
                 frac /= 10;
                 width -= 1;
             }
