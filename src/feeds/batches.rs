@@ -12,7 +12,7 @@ use super::{
     load::{self, col, Children, DealBounds, DealChildren, Scope, Tombstone, UnitBounds},
     pages::Batch,
     render::{self, DealKids, Style},
-    rows::Rows,
+    rows::{Row, Rows},
     snapshot::{boxed, BoxFuture},
 };
 use crate::{links::FeedKind, Error, Result};
@@ -133,13 +133,8 @@ impl Batch for DealPage {
     fn render(&self, i: usize, style: Style, catalog: &Catalog, out: &mut Vec<u8>) -> Result<()> {
         let row = self.deals.row_at(i);
         let deal_id = row.int8(col::deal::ID)?;
-        let unit_id = row.int8(col::deal::UNIT_ID)?;
-        let unit = self.units.of(unit_id).first().ok_or_else(|| {
-            Error::internal(
-                "writing a feed item",
-                format!("the unit {unit_id} of deal {deal_id} is not in its batch"),
-            )
-        })?;
+        let unit = self.unit_of(row)?;
+        let unit_id = unit.int8(col::unit::ID)?;
         let kids = deal_kids(&self.children, deal_id);
         render::deal_item(
             out,
@@ -156,12 +151,27 @@ impl Batch for DealPage {
         (q.scope.account_id, &q.date_format)
     }
 
+    /// The places of the batch's deals' units: `units` may hold other units too (those in the
+    /// id range of a dense batch, the unit of a deal cut by the limit), never shown.
     fn places(&self) -> Result<Places> {
         let mut places = Places::default();
-        for row in self.units.all() {
-            places.add_unit(row)?;
+        for row in self.deals.all() {
+            places.add_unit(self.unit_of(row)?)?;
         }
         Ok(places)
+    }
+}
+
+impl DealPage {
+    /// The unit row of a deal of this batch.
+    fn unit_of(&self, deal: Row<'_>) -> Result<Row<'_>> {
+        let unit_id = deal.int8(col::deal::UNIT_ID)?;
+        self.units.of(unit_id).first().ok_or_else(|| {
+            Error::internal(
+                "writing a feed item",
+                format!("the unit {unit_id} of a deal is not in its batch"),
+            )
+        })
     }
 }
 

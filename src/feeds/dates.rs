@@ -305,9 +305,11 @@ impl Instants {
     pub fn of_last_days(days: u64, now: DateTime<Utc>, tz: Tz) -> Instants {
         let today = now.with_timezone(&tz).date_naive();
         Instants {
-            // Too many days to count back means "since ever".
+            // Counting back to before anything PostgreSQL can store (or chrono can count) means
+            // "since ever": such a bound would be out of range for the query, not a filter.
             from: today
                 .checked_sub_days(Days::new(days - 1))
+                .filter(|first| *first > first_storable_day())
                 .map(|first| day_start(first, tz)),
             until: next_day_start(today, tz),
         }
@@ -337,6 +339,12 @@ impl Instants {
             },
         }
     }
+}
+
+/// PostgreSQL's first date and time stamp is 4714-11-24 BC (chrono's year −4713); a day after
+/// it starts after it in any zone.
+fn first_storable_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(-4713, 11, 25).unwrap_or(NaiveDate::MIN)
 }
 
 fn next_day_start(day: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {

@@ -118,9 +118,11 @@ impl Rows {
         if &data[..SIGNATURE.len()] != SIGNATURE {
             return Err(broken("not a binary COPY"));
         }
+        // Bit 16 says rows carry OIDs; the other high bits are critical flags a reader must not
+        // skip (PostgreSQL's docs, "COPY", file header). None of them is set for our queries.
         let flags = be_u32(&data[11..15]);
-        if flags & (1 << 16) != 0 {
-            return Err(broken("rows with OIDs"));
+        if flags & 0xffff_0000 != 0 {
+            return Err(broken(format!("header flags {flags:#x}")));
         }
         let extension = be_u32(&data[15..19]) as usize;
         let end = 19usize.saturating_add(extension);
@@ -474,6 +476,12 @@ mod tests {
         assert!(read(&longer, &[], 3).is_err());
         // Not a binary COPY.
         assert!(read(b"id\tname\n1\tx\n", &[], 2).is_err());
+        // A critical header flag (bit 16: OIDs; 17–31: unknown).
+        for bit in [16, 17, 31] {
+            let mut flagged = bytes.clone();
+            flagged[11..15].copy_from_slice(&(1u32 << bit).to_be_bytes());
+            assert!(read(&flagged, &[], 3).is_err(), "{bit}");
+        }
         // A negative length other than -1.
         let mut negative = copy(&[vec![Some(b"x")]]);
         let at = 19 + 2;

@@ -94,7 +94,8 @@ impl Literal for DateTime<Utc> {
             self.hour(),
             self.minute(),
             self.second(),
-            self.nanosecond() / 1000 % 1_000_000
+            // A leap second's nanoseconds run past 10⁹: the last microsecond is the closest.
+            (self.nanosecond() / 1000).min(999_999)
         );
         out.push_str(era(self.year()));
         out.push_str("'::timestamptz");

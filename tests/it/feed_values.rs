@@ -98,6 +98,24 @@ async fn texts_arrive_byte_for_byte(pool: PgPool) {
     assert_eq!(deals, 5);
 }
 
+/// `dt_updated_last_days` so large that its first day is before anything PostgreSQL stores
+/// means "since ever", as one beyond what the calendar can count back does.
+#[sqlx::test(migrator = "domofeed::db::MIGRATOR")]
+async fn last_days_further_back_than_postgres_dates_means_all(pool: PgPool) {
+    load_small_fixture(&pool).await;
+    let app = TestApp::spawn(pool).await;
+    let feed = app.feed(1, FeedKind::Deals, vec![]).await;
+    let all = app.get(&feed).await.ids();
+    assert_eq!(all.len(), 4);
+    // 2,460,000 days: back to ≈ 4700 BC, the edge of PostgreSQL's range, and past it.
+    for days in ["2460000", "3000000", "95000000", "99999999999"] {
+        let answer = app
+            .query(&feed, &format!("dt_updated_last_days={days}"))
+            .await;
+        assert_eq!(answer.ids(), all, "{days}");
+    }
+}
+
 /// PostgreSQL's `infinity` fits no date of the contract. A CRM can write it by SQL; the item
 /// holding it then cannot be written, and the response is cut there (its status went out with
 /// the first batch, so a client sees a broken transfer, never JSON that looks complete), without
