@@ -1,8 +1,8 @@
 //! PostgreSQL's `numeric` in its binary form, written as the exact decimal text PostgreSQL
 //! itself prints. The feeds read numbers this way rather than cast to text: the cast cost
-//! PostgreSQL ≈0.3 s of CPU per full deals feed at L (bench/README.md, issue 18), and the text
-//! has to be the same to the last digit (docs/feeds.md: exact decimal values), which the tests
-//! check against PostgreSQL's own output.
+//! PostgreSQL ≈0.3 s of CPU per full deals feed at L (the batch queries run with and without
+//! it, issue 18), and the text has to be the same to the last digit (docs/feeds.md: exact
+//! decimal values), which the tests check against PostgreSQL's own output.
 
 /// A `numeric` as PostgreSQL sends it: base-10000 digits, the weight (power of 10000) of the
 /// first, the sign, and the display scale (digits after the point).
